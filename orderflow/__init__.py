@@ -1,0 +1,1 @@
+"""orderflow command line and local development tooling."""
