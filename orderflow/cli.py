@@ -1,5 +1,15 @@
+"""The `orderflow` command: one entry point for every operation on the platform."""
+
 import typer
-app = typer.Typer()
-@app.command()
-def version() -> None:
-    print("0.1.0")
+
+from orderflow import schemas, stack
+from orderflow.devkafka import cli as kafka_cli
+
+app = typer.Typer(
+    help="orderflow: an event-driven order platform on Kafka and Kubernetes.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(stack.up)
+app.add_typer(kafka_cli.app, name="kafka")
+app.add_typer(schemas.app, name="schemas")

@@ -1,0 +1,52 @@
+# Every target does its own set-up: a pinned uv (cached under ~/.cache/orderflow) builds .venv from uv.lock.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.9.30
+CACHE_DIR ?= $(HOME)/.cache/orderflow
+UV_HOME := $(CACHE_DIR)/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced
+
+# The interpreter on PATH, never one downloaded by uv; the system's certificate store, as pip uses.
+export UV_PYTHON_DOWNLOADS := never
+export UV_NATIVE_TLS := true
+
+.PHONY: help venv run test lint fmt clean
+
+help:
+	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
+	@echo "make test   run the whole test suite against a real broker"
+	@echo "make lint   ruff, mypy and the event schema compatibility check"
+	@echo "make fmt    format and autofix"
+
+$(UV):
+	python3 -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+venv: $(SYNCED)
+
+run: venv
+	$(BIN)/orderflow up
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/orderflow schemas check
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .orderflow .pytest_cache .mypy_cache .ruff_cache

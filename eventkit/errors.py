@@ -1,0 +1,27 @@
+"""Errors for records that can never be processed, however often they are retried.
+
+Consumers send them straight to the dead-letter topic: `reason` is the short machine-readable category for
+the DLQ record's headers, `str(error)` the human-readable detail naming the offending header or field.
+"""
+
+from typing import ClassVar
+
+
+class EventError(Exception):
+    reason: ClassVar[str] = "invalid_event"
+
+
+class MalformedEvent(EventError):
+    """Missing or bad `ce_*` headers, a value that is not JSON, or data that fails its model's validation."""
+
+    reason = "malformed"
+
+
+class UnknownEventType(EventError):
+    """A `ce_type` that is not in the catalog, e.g. a newer version this consumer does not know yet."""
+
+    reason = "unknown_type"
+
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type

@@ -1,0 +1,63 @@
+"""Topic administration: create the topics a test or a local stack needs, idempotently."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from eventkit.events import INVENTORY_TOPIC, ORDERS_TOPIC, PAYMENTS_TOPIC
+from eventkit.settings import KafkaSettings
+
+
+async def create_topics(
+    settings: KafkaSettings,
+    partitions_by_topic: Mapping[str, int],
+    *,
+    replication_factor: int = 1,
+    timeout: float = 30.0,
+) -> None:
+    """Create each missing topic and wait until every partition has a leader; existing topics are kept."""
+    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=int(timeout * 1000))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=count, replication_factor=replication_factor)
+            for name, count in partitions_by_topic.items()
+            if name not in existing
+        ]
+        # Another process may create a topic first; that is the outcome we wanted.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            if missing:
+                await admin.create_topics(missing)
+        await _wait_for_leaders(admin, partitions_by_topic, timeout)
+    finally:
+        await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, wanted: Mapping[str, int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        described = await admin.describe_topics(list(wanted))
+        ready = {
+            topic["topic"]
+            for topic in described
+            if topic["error_code"] == 0
+            and len(topic["partitions"]) >= wanted[topic["topic"]]
+            and all(p["leader"] >= 0 for p in topic["partitions"])
+        }
+        if ready >= set(wanted):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics without leaders after {timeout:.0f}s: {sorted(set(wanted) - ready)}")
+        await asyncio.sleep(0.1)
+
+
+def topic_plan(partitions: int) -> dict[str, int]:
+    """Every topic of the event catalog with its partition count."""
+    return {topic: partitions for topic in (ORDERS_TOPIC, INVENTORY_TOPIC, PAYMENTS_TOPIC)}
