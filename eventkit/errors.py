@@ -25,3 +25,10 @@ class UnknownEventType(EventError):
     def __init__(self, event_type: str) -> None:
         super().__init__(f"unknown event type {event_type!r}")
         self.event_type = event_type
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (a broken invariant): the record goes to the DLQ at once.
+
+    Any other exception from a handler counts as transient and is retried through the retry topics.
+    """

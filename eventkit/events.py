@@ -164,7 +164,5 @@ AnyEventData = Annotated[
     Discriminator(_event_type),
 ]
 
-EVENT_TYPES: tuple[type[EventData], ...] = tuple(
-    get_args(member)[0] for member in get_args(get_args(AnyEventData)[0])
-)
+EVENT_TYPES: tuple[type[EventData], ...] = tuple(get_args(member)[0] for member in get_args(get_args(AnyEventData)[0]))
 BY_TYPE: dict[str, type[EventData]] = {cls.TYPE: cls for cls in EVENT_TYPES}

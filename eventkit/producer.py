@@ -58,6 +58,10 @@ class EventProducer:
         self._pump_task: asyncio.Task[None] | None = None
 
     @property
+    def settings(self) -> KafkaSettings:
+        return self._settings
+
+    @property
     def unacknowledged(self) -> int:
         """Records accepted and still held in memory, here or in the Kafka client."""
         return self._unacknowledged
@@ -122,9 +126,7 @@ class EventProducer:
             )
         item = _Pending(topic, record)
         self._unacknowledged += 1
-        deadline = asyncio.get_running_loop().call_later(
-            self._settings.producer_buffer_seconds, self._expire, item
-        )
+        deadline = asyncio.get_running_loop().call_later(self._settings.producer_buffer_seconds, self._expire, item)
         item.delivered.add_done_callback(lambda _: deadline.cancel())
         self._buffer.append(item)
         self._wakeup.set()

@@ -66,9 +66,7 @@ def check(published: dict[str, Schema], current: dict[str, Schema]) -> list[Inco
         if event_type in current:
             problems += compare(old, current[event_type], event_type=event_type)
         else:
-            problems.append(
-                Incompatibility(event_type, "$", Kind.TYPE_REMOVED, "published, but no longer in the code")
-            )
+            problems.append(Incompatibility(event_type, "$", Kind.TYPE_REMOVED, "published, but no longer in the code"))
     return problems
 
 

@@ -25,6 +25,9 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = Field(None, validation_alias="KAFKA_SASL_PASSWORD")
     ssl_cafile: str | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
 
+    # Prefixes every topic and consumer group: several stacks (tests, tenants) can share one cluster.
+    namespace: str = Field("", validation_alias="ORDERFLOW_KAFKA_NAMESPACE")
+
     # While Kafka is unreachable, up to this many records wait in memory for this long, then fail loudly.
     producer_buffer_records: int = Field(10_000, gt=0, validation_alias="ORDERFLOW_PRODUCER_BUFFER_RECORDS")
     producer_buffer_seconds: float = Field(120.0, gt=0, validation_alias="ORDERFLOW_PRODUCER_BUFFER_SECONDS")
@@ -32,6 +35,10 @@ class KafkaSettings(BaseSettings):
     producer_compression: Literal["gzip", "snappy", "lz4", "zstd"] | None = Field(
         "zstd", validation_alias="ORDERFLOW_PRODUCER_COMPRESSION"
     )
+
+    def topic(self, name: str) -> str:
+        """The physical name of a catalog topic or consumer group."""
+        return f"{self.namespace}{name}"
 
     def client_options(self) -> dict[str, Any]:
         """Connection keyword arguments shared by aiokafka producers, consumers and admin clients."""
@@ -44,7 +51,5 @@ class KafkaSettings(BaseSettings):
         if self.sasl_mechanism is not None:
             options["sasl_mechanism"] = self.sasl_mechanism
             options["sasl_plain_username"] = self.sasl_username
-            options["sasl_plain_password"] = (
-                self.sasl_password.get_secret_value() if self.sasl_password else None
-            )
+            options["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
         return options

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from eventkit.events import INVENTORY_TOPIC, ORDERS_TOPIC, PAYMENTS_TOPIC
+from eventkit.retry import failure_topics
 from eventkit.settings import KafkaSettings
 
 
@@ -58,6 +59,22 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, wanted: Mapping[str, int
         await asyncio.sleep(0.1)
 
 
-def topic_plan(partitions: int) -> dict[str, int]:
-    """Every topic of the event catalog with its partition count."""
-    return {topic: partitions for topic in (ORDERS_TOPIC, INVENTORY_TOPIC, PAYMENTS_TOPIC)}
+def topic_plan(settings: KafkaSettings, partitions: int, retry_levels: int) -> dict[str, int]:
+    """Every topic of the event catalog, with its retry and dead-letter topics, and its partition count."""
+    topics = [settings.topic(name) for name in (ORDERS_TOPIC, INVENTORY_TOPIC, PAYMENTS_TOPIC)]
+    plan = {topic: partitions for topic in topics}
+    plan.update({name: partitions for topic in topics for name in failure_topics(topic, retry_levels)})
+    return plan
+
+
+async def partitions_of(settings: KafkaSettings, topic: str) -> list[int]:
+    """The partition ids of `topic`; empty when the topic does not exist."""
+    admin = AIOKafkaAdminClient(**settings.client_options())
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0:
+        return []
+    return sorted(partition["partition"] for partition in described["partitions"])

@@ -2,7 +2,7 @@
 
 import typer
 
-from orderflow import schemas, stack
+from orderflow import dlq, schemas, stack
 from orderflow.devkafka import cli as kafka_cli
 
 app = typer.Typer(
@@ -13,3 +13,4 @@ app = typer.Typer(
 app.command()(stack.up)
 app.add_typer(kafka_cli.app, name="kafka")
 app.add_typer(schemas.app, name="schemas")
+app.add_typer(dlq.app, name="dlq")

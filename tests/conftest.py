@@ -11,7 +11,7 @@ from typing import NoReturn
 import pytest
 
 from eventkit.settings import KafkaSettings
-from eventkit.topics import create_topics
+from eventkit.topics import create_topics, topic_plan
 from orderflow.cache import ToolMissing
 from orderflow.devkafka.broker import BrokerError, LocalBroker
 from orderflow.settings import external_bootstrap_servers
@@ -31,6 +31,16 @@ class KafkaCluster:
 
     def __post_init__(self) -> None:
         self.settings = KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+
+    async def isolated(self, partitions: int = 3, retry_levels: int = 3, **overrides: object) -> KafkaSettings:
+        """Settings with a namespace of their own and every catalog topic created in it."""
+        settings = KafkaSettings(
+            bootstrap_servers=self.bootstrap_servers,
+            namespace=f"t{uuid.uuid4().hex[:10]}.",
+            **overrides,  # type: ignore[arg-type]
+        )
+        await create_topics(settings, topic_plan(settings, partitions, retry_levels))
+        return settings
 
     async def create_topic(self, partitions: int = 1, prefix: str = "test") -> str:
         """A new topic with a unique name, so tests never see each other's records."""

@@ -49,8 +49,7 @@ def ensure_kafka_jars(version: str = KAFKA_VERSION) -> Path:
     mvn = require_tool(
         "mvn",
         f"once, to download the Apache Kafka {version} jars into {home}",
-        "install Maven, e.g. `sudo apt-get install -y maven`, "
-        "or point KAFKA_BOOTSTRAP_SERVERS at an existing cluster",
+        "install Maven, e.g. `sudo apt-get install -y maven`, or point KAFKA_BOOTSTRAP_SERVERS at an existing cluster",
     )
     home.mkdir(parents=True, exist_ok=True)
     pom = home / "pom.xml"

@@ -208,9 +208,7 @@ class LocalBroker:
             check=False,
         )
         if result.returncode != 0:
-            raise BrokerError(
-                f"formatting Kafka storage in {self.data_dir} failed:\n{result.stdout}{result.stderr}"
-            )
+            raise BrokerError(f"formatting Kafka storage in {self.data_dir} failed:\n{result.stdout}{result.stderr}")
 
     def _wait_ready(self, state: BrokerState, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -224,9 +222,7 @@ class LocalBroker:
                 return
             time.sleep(0.2)
         self.stop()
-        raise BrokerError(
-            f"Kafka did not answer a metadata request within {timeout:.0f}s; see {self.logs_dir}"
-        )
+        raise BrokerError(f"Kafka did not answer a metadata request within {timeout:.0f}s; see {self.logs_dir}")
 
     def stop(self, timeout: float = 30.0) -> bool:
         """SIGTERM (a controlled shutdown that flushes the log), then SIGKILL after `timeout`."""

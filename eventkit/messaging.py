@@ -1,0 +1,103 @@
+"""The transactional outbox and the consumer inbox: tables every service adds to its own metadata.
+
+A handler never talks to Kafka. It changes state and calls `UnitOfWork.publish`; the event is written to the
+outbox in the same transaction as the state, and the relay publishes it afterwards. Consumers record each
+event id in the inbox in that same transaction, so a redelivered event is recognised and skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eventkit.envelope import CloudEvent, Headers, KafkaRecord, to_record
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        # The id orders publication: rows are published in id order, so one order's events keep theirs.
+        Column("id", _Id, primary_key=True, autoincrement=True),
+        Column("topic", String(255), nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(255), primary_key=True),
+        Column("event_id", String(255), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Index("ix_inbox_processed_at", "processed_at"),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox)
+
+
+def encode_headers(headers: Headers) -> list[list[str]]:
+    # JSON cannot hold bytes; base64 keeps any header value (trace context, retry counters) exact.
+    return [[name, base64.b64encode(value).decode()] for name, value in headers]
+
+
+def decode_headers(stored: Sequence[Sequence[str]]) -> list[tuple[str, bytes]]:
+    return [(name, base64.b64decode(value)) for name, value in stored]
+
+
+def outbox_row(topic: str, record: KafkaRecord) -> dict[str, Any]:
+    return {
+        "topic": topic,
+        "key": record.key,
+        "value": record.value,
+        "headers": encode_headers(record.headers),
+        "created_at": datetime.now(UTC),
+    }
+
+
+@dataclass
+class UnitOfWork:
+    """One database transaction: the state changes a handler makes plus the events it publishes."""
+
+    session: AsyncSession
+    tables: MessagingTables
+    published: list[CloudEvent] = field(default_factory=list)
+    _rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def publish(self, event: CloudEvent, *, extra_headers: Headers = ()) -> None:
+        """Stage `event` for the outbox; it is written by `flush`, inside the caller's transaction."""
+        self.published.append(event)
+        self._rows.append(outbox_row(event.data.TOPIC, to_record(event, extra_headers=extra_headers)))
+
+    async def flush(self) -> None:
+        """Write staged events with one multi-row insert (not one statement per event)."""
+        if self._rows:
+            await self.session.execute(insert(self.tables.outbox), self._rows)
+            self._rows.clear()

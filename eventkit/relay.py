@@ -1,0 +1,143 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in id order, then deletes them.
+
+Exactly one relay publishes per database at a time, so one order's events never overtake each other: on
+PostgreSQL the relay holds a session-level advisory lock on its own connection for as long as it runs; on
+SQLite (one machine) an exclusive file lock next to the database file does the same. A standby relay waits
+for the lock. Rows are deleted only after Kafka acknowledged them; a crash in between re-publishes them, and
+consumers drop the duplicates by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import Table, delete, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from eventkit.database import is_sqlite
+from eventkit.envelope import KafkaRecord
+from eventkit.messaging import decode_headers
+from eventkit.producer import EventProducer, ProducerUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        outbox: Table,
+        producer: EventProducer,
+        *,
+        name: str,
+        batch_size: int = 1000,
+        idle_seconds: float = 0.25,
+    ) -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._producer = producer
+        self._name = name
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.leader = False
+
+    def wake(self) -> None:
+        """New rows were committed: publish now instead of at the next idle tick."""
+        self._wakeup.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with self._leadership() as connection:
+                    await self._publish_while_leader(connection)
+            except ProducerUnavailable as error:
+                log.warning("relay %s: %s; retrying", self._name, error)
+                await asyncio.sleep(1.0)
+            except Exception:
+                log.exception("relay %s failed; restarting", self._name)
+                await asyncio.sleep(1.0)
+
+    async def _publish_while_leader(self, connection: AsyncConnection) -> None:
+        while not self._stopping.is_set():
+            published = await self.publish_batch(connection)
+            if published < self._batch_size:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._idle_seconds)
+
+    async def publish_batch(self, connection: AsyncConnection) -> int:
+        """Publish the oldest rows, pipelined, and delete them once Kafka acknowledged every one."""
+        outbox = self._outbox
+        async with connection.begin():
+            oldest = select(outbox).order_by(outbox.c.id).limit(self._batch_size)
+            rows = (await connection.execute(oldest)).all()
+        if not rows:
+            return 0
+        # The outbox holds catalog topic names; the namespace is a deployment concern applied here.
+        topic = self._producer.settings.topic
+        await self._producer.send_all(
+            (topic(row.topic), KafkaRecord(row.key, row.value, decode_headers(row.headers))) for row in rows
+        )
+        async with connection.begin():
+            await connection.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
+        return len(rows)
+
+    @contextlib.asynccontextmanager
+    async def _leadership(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as connection:
+            if is_sqlite(str(self._engine.url)):
+                with _file_lock(Path(f"{self._engine.url.database}.relay.lock")) as try_lock:
+                    await self._wait_for(try_lock)
+                    yield connection
+                return
+            key = zlib.crc32(f"orderflow-relay-{self._name}".encode())
+            try:
+                await self._wait_for(lambda: _try_advisory_lock(connection, key))
+                yield connection
+            finally:
+                self.leader = False
+                with contextlib.suppress(Exception):
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+    async def _wait_for(self, try_lock: Callable[[], Awaitable[bool]]) -> None:
+        # A standby polls: the lock holder may be another process, which cannot signal this one.
+        while not await try_lock():  # noqa: ASYNC110
+            await asyncio.sleep(1.0)
+        self.leader = True
+        log.info("relay %s: leader", self._name)
+
+
+async def _try_advisory_lock(connection: AsyncConnection, key: int) -> bool:
+    # A session-level lock lives as long as this connection: if the process dies, PostgreSQL frees it.
+    acquired = await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+    await connection.commit()
+    return bool(acquired)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[Callable[[], Awaitable[bool]]]:
+    with path.open("a") as handle:
+
+        async def try_lock() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        try:
+            yield try_lock
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,212 @@
+"""The consumer runtime on a real broker: inbox, retries, dead letters, ordering and offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from eventkit.consumer import ConsumerOptions, EventConsumer
+from eventkit.database import make_engine, make_sessions
+from eventkit.envelope import CloudEvent, KafkaRecord, new_event, to_record
+from eventkit.errors import PermanentFailure
+from eventkit.events import OrderLine, OrderPlaced
+from eventkit.messaging import UnitOfWork, messaging_tables
+from eventkit.producer import EventProducer
+from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, GROUP, ORIGINAL_OFFSET, ORIGINAL_TOPIC
+from eventkit.settings import KafkaSettings
+from tests.conftest import KafkaCluster
+from tests.integration.kafka_helpers import read_all
+
+pytestmark = pytest.mark.kafka
+
+metadata = MetaData()
+tables = messaging_tables(metadata)
+effects = Table(
+    "effects",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(36), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+)
+
+
+def placed(customer: str = "c-1", order_id: UUID | None = None) -> CloudEvent:
+    return new_event(
+        OrderPlaced(
+            order_id=order_id or uuid4(),
+            customer_id=customer,
+            items=[OrderLine(sku="SKU-1", quantity=1, unit_price=Decimal("1.00"))],
+            currency="EUR",
+            total=Decimal("1.00"),
+        ),
+        source="/tests",
+    )
+
+
+@dataclass
+class Harness:
+    settings: KafkaSettings
+    sessions: async_sessionmaker[AsyncSession]
+    producer: EventProducer
+    failures_left: dict[str, int] = field(default_factory=dict)  # customer -> transient failures to raise
+    permanent: set[str] = field(default_factory=set)
+
+    async def handle(self, uow: UnitOfWork, event: CloudEvent) -> None:
+        assert isinstance(event.data, OrderPlaced)
+        customer = event.data.customer_id
+        await uow.session.execute(insert(effects).values(order_id=str(event.data.order_id), customer_id=customer))
+        if customer in self.permanent:
+            raise PermanentFailure(f"customer {customer} is blocked")
+        if self.failures_left.get(customer, 0) > 0:
+            self.failures_left[customer] -= 1
+            raise ConnectionError(f"provider unavailable for {customer}")
+
+    async def send(self, *events: CloudEvent, raw: list[KafkaRecord] | None = None) -> None:
+        records = [to_record(event) for event in events] + (raw or [])
+        await self.producer.send_all((self.settings.topic("orders"), record) for record in records)
+
+    async def effects_of(self, customer: str) -> list[str]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(effects.c.order_id).where(effects.c.customer_id == customer))
+            return list(rows)
+
+    async def applied_to(self, order_id: UUID) -> list[str]:
+        """Customers of the effects on one order, in the order they were applied."""
+        async with self.sessions() as session:
+            query = select(effects.c.customer_id).where(effects.c.order_id == str(order_id)).order_by(effects.c.seq)
+            return list(await session.scalars(query))
+
+    async def wait_for(self, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not await check():
+            assert time.monotonic() < deadline, "condition not reached in time"
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def harness(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Harness]:
+    settings = await kafka.isolated(partitions=3, retry_levels=2)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    producer = EventProducer(settings, client_id="harness")
+    await producer.start()
+    harness = Harness(settings, make_sessions(engine), producer)
+    consumer = EventConsumer(
+        settings,
+        group_id="toy",
+        handlers={OrderPlaced: harness.handle},
+        sessions=harness.sessions,
+        tables=tables,
+        producer=producer,
+        options=ConsumerOptions(batch_size=100, retry_levels=2, retry_backoff_seconds=0.2),
+    )
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield harness
+    finally:
+        await consumer.stop()
+        await task
+        await producer.stop()
+        await engine.dispose()
+
+
+async def test_every_event_is_applied_once_and_one_orders_events_in_order(harness: Harness) -> None:
+    order_id = uuid4()
+    in_order = [placed(f"ordered-{n:02}", order_id) for n in range(20)]
+    await harness.send(*in_order, *(placed("spread") for _ in range(50)))
+
+    async def all_applied() -> bool:
+        return len(await harness.effects_of("spread")) == 50 and len(await harness.applied_to(order_id)) == 20
+
+    await harness.wait_for(all_applied)
+    assert await harness.applied_to(order_id) == [f"ordered-{n:02}" for n in range(20)]
+
+
+async def test_a_redelivered_event_changes_nothing(harness: Harness) -> None:
+    event = placed("dup")
+    await harness.send(event, event, event)
+    await harness.send(placed("marker"))
+
+    async def marker_seen() -> bool:
+        return len(await harness.effects_of("marker")) == 1
+
+    await harness.wait_for(marker_seen)
+    assert await harness.effects_of("dup") == [str(event.data.order_id)]
+
+
+async def test_a_poison_record_goes_to_the_dlq_and_the_consumer_goes_on(harness: Harness) -> None:
+    poison = KafkaRecord(key=b"k", value=b"{not json", headers=[("ce_type", b"orderflow.order.placed.v1")])
+    unknown = to_record(placed("ghost"))
+    unknown = KafkaRecord(
+        unknown.key,
+        unknown.value,
+        [(n, b"orderflow.order.teleported.v9" if n == "ce_type" else v) for n, v in unknown.headers],
+    )
+    after = placed("after-poison")
+    await harness.send(raw=[poison, unknown])
+    await harness.send(after)
+
+    async def after_applied() -> bool:
+        return len(await harness.effects_of("after-poison")) == 1
+
+    await harness.wait_for(after_applied)
+    dead = await read_all(harness.settings, harness.settings.topic("orders.dlq"), expected=2)
+    reasons = {dict(r.headers)[ERROR_CLASS] for r in dead}
+    assert reasons == {b"MalformedEvent", b"UnknownEventType"}
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers[GROUP] == harness.settings.topic("toy").encode()
+        assert headers[ATTEMPTS] == b"1"
+        assert headers[ORIGINAL_TOPIC] == harness.settings.topic("orders").encode()
+        assert ORIGINAL_OFFSET in headers
+        assert headers[ERROR_MESSAGE]
+
+
+async def test_transient_failures_are_retried_with_backoff_then_succeed(harness: Harness) -> None:
+    harness.failures_left["flaky"] = 2
+    event = placed("flaky")
+    await harness.send(event)
+
+    async def applied() -> bool:
+        return len(await harness.effects_of("flaky")) == 1
+
+    await harness.wait_for(applied)
+    assert harness.failures_left["flaky"] == 0
+    for level in (1, 2):
+        [hop] = await read_all(harness.settings, harness.settings.topic(f"orders.retry.{level}"), expected=1)
+        assert dict(hop.headers)[ATTEMPTS] == str(level).encode()
+        assert dict(hop.headers)["ce_id"] == event.id.encode()
+
+
+async def test_exhausted_retries_dead_letter_and_replay_applies_the_event(harness: Harness) -> None:
+    harness.failures_left["doomed"] = 3  # one more than the two retry levels
+    harness.permanent.add("blocked")
+    await harness.send(placed("doomed"), placed("blocked"))
+
+    dead = await read_all(harness.settings, harness.settings.topic("orders.dlq"), expected=2, timeout=30)
+    by_class = {dict(r.headers)[ERROR_CLASS]: dict(r.headers) for r in dead}
+    assert by_class[b"ConnectionError"][ATTEMPTS] == b"3"
+    assert by_class[b"PermanentFailure"][ATTEMPTS] == b"1"
+    assert await harness.effects_of("doomed") == []
+
+    from orderflow.dlq import replay_records
+
+    harness.permanent.clear()
+    replayed = await replay_records(harness.settings, harness.settings.topic("orders"), event_ids=None)
+    assert replayed == 2
+
+    async def both_applied() -> bool:
+        return len(await harness.effects_of("doomed")) == 1 and len(await harness.effects_of("blocked")) == 1
+
+    await harness.wait_for(both_applied)
