@@ -2,7 +2,7 @@
 
 import typer
 
-from orderflow import dlq, schemas, stack
+from orderflow import dlq, load, schemas, serve, stack
 from orderflow.devkafka import cli as kafka_cli
 
 app = typer.Typer(
@@ -11,6 +11,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.command()(stack.up)
+app.command()(serve.serve)
+app.command()(serve.migrate)
+app.command()(load.load)
 app.add_typer(kafka_cli.app, name="kafka")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
+
+if __name__ == "__main__":  # `python -m orderflow.cli`, as `orderflow up` starts the services
+    app()

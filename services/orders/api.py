@@ -1,0 +1,129 @@
+"""HTTP entrypoint: validate, hand a command to a handler or read a view, answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from eventkit.service import Context, ServiceContext
+from services.orders import views
+from services.orders.body import MAX_BODY_BYTES, BoundedJSONRoute
+from services.orders.domain import OrderStatus
+from services.orders.handlers import IdempotencyKeyReused, place_order
+from services.orders.schemas import (
+    OrderAccepted,
+    OrderDetail,
+    OrderPage,
+    OrderSummary,
+    PlaceOrderRequest,
+    decode_cursor,
+    encode_cursor,
+)
+from services.orders.settings import orders_settings
+from services.orders.watch import OrderWatcher
+
+router = APIRouter(prefix="/orders", tags=["orders"], route_class=BoundedJSONRoute)
+
+MAX_WAIT_SECONDS = 30
+
+
+def _watcher(request: Request, context: Context) -> OrderWatcher:
+    """One watcher per app, made on first use, so all long polls of this process share its poll task."""
+    state = request.app.state
+    if getattr(state, "order_watcher", None) is None:
+        state.order_watcher = OrderWatcher(context.sessions, orders_settings(context).wait_poll_seconds)
+    watcher: OrderWatcher = state.order_watcher
+    return watcher
+
+
+def _cursor(
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+) -> tuple[datetime, UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except ValueError as error:
+        detail = {"type": "value_error", "loc": ("query", "cursor"), "msg": str(error), "input": cursor}
+        raise RequestValidationError([detail]) from error
+
+
+Watcher = Annotated[OrderWatcher, Depends(_watcher)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        description="Client-chosen key: retrying with the same key and body returns the same order",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Place an order",
+    description="Accepts the order as PENDING; inventory and payments then confirm or cancel it. "
+    "The `Location` header names the order; follow it (with `?wait=`) for the outcome.",
+    responses={
+        409: {"description": "The Idempotency-Key was already used with a different body"},
+        413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes"},
+    },
+)
+async def post_order(
+    body: PlaceOrderRequest, context: Context, response: Response, idempotency_key: IdempotencyKey = None
+) -> OrderAccepted:
+    try:
+        async with context.unit_of_work() as uow:
+            placed = await place_order(uow, body.to_command(idempotency_key))
+    except IdempotencyKeyReused as error:
+        raise HTTPException(409, str(error)) from error
+    response.headers["Location"] = f"/orders/{placed.order_id}"
+    return OrderAccepted(order_id=placed.order_id, status=placed.status)
+
+
+@router.get(
+    "/{order_id}",
+    summary="Read an order, optionally waiting for its outcome",
+    description="With `wait=N` the request holds for up to N seconds while the order is PENDING and answers "
+    "as soon as it is CONFIRMED or CANCELLED. Either way the answer is 200 with the order's current state: a "
+    "PENDING status after a wait means the time ran out, not an error. 404 if no such order exists.",
+    responses={404: {"description": "No order with this id"}},
+)
+async def get_order(
+    order_id: UUID,
+    context: Context,
+    watcher: Watcher,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a final state")] = 0,
+) -> OrderDetail:
+    order = await _read(context, order_id)
+    if wait > 0 and order.status is OrderStatus.PENDING:
+        await watcher.wait(order_id, wait)
+        order = await _read(context, order_id)
+    return order
+
+
+@router.get("", summary="List orders, newest first")
+async def list_orders(
+    context: Context,
+    after: Annotated[tuple[datetime, UUID] | None, Depends(_cursor)],
+    status: Annotated[OrderStatus | None, Query(description="Only orders in this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> OrderPage:
+    async with context.sessions() as session:
+        rows = await views.page(session, status, limit + 1, after)  # one extra row tells if a next page exists
+    items = [OrderSummary.of(row) for row in rows[:limit]]
+    last = items[-1] if len(rows) > limit else None
+    return OrderPage(items=items, next_cursor=last and encode_cursor(last.created_at, last.order_id))
+
+
+async def _read(context: ServiceContext, order_id: UUID) -> OrderDetail:
+    async with context.sessions() as session:
+        found = await views.order(session, order_id)
+    if found is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return OrderDetail.of_rows(*found)

@@ -1,0 +1,169 @@
+"""The orders database: tables (with the shared outbox and inbox) and the few queries the service runs.
+
+Writes go through Core statements, not an ORM identity map, so a handler always sees what an earlier handler
+of the same consumer batch wrote. Every change of an order is a compare-and-set on `version`: the consumer and
+the timeout sweeper may decide about one order at the same moment, and only one of them may win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    Uuid,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eventkit.events import CancelReason
+from eventkit.messaging import messaging_tables
+from services.orders.columns import Money, UtcDateTime
+from services.orders.commands import PlaceOrder
+from services.orders.domain import Order, OrderStatus, PaymentAnswer, StockAnswer
+
+# Deterministic constraint names, so migrations can refer to them on every database.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Money, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cancel_reason", String(32)),
+    Column("cancel_detail", Text, nullable=False, default=""),
+    Column("stock_answer", String(16)),
+    Column("payment_answer", String(16)),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("idempotency_key", String(255), unique=True),
+    Column("request_hash", String(64)),
+    # Newest-first pages, with and without a status filter; the sweeper scans (PENDING, created_at).
+    Index(None, "created_at", "id"),
+    Index(None, "status", "created_at", "id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", Uuid, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(128), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+)
+
+tables = messaging_tables(metadata)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An order as loaded, with the version a save must still find to succeed."""
+
+    order: Order
+    version: int
+
+
+async def add(session: AsyncSession, order_id: UUID, command: PlaceOrder, now: datetime) -> bool:
+    """Insert the order and its lines; False (and nothing written) if its idempotency key is taken.
+
+    The insert comes first in the transaction and skips a conflicting key instead of failing, so two racing
+    requests with one key need neither a savepoint nor a retry: the loser then reads the winner's row.
+    """
+    row = {
+        "id": order_id,
+        "customer_id": command.customer_id,
+        "currency": command.currency,
+        "total": command.total,
+        "status": OrderStatus.PENDING,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "idempotency_key": command.idempotency_key,
+        "request_hash": command.fingerprint() if command.idempotency_key else None,
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(orders).values(row).on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
+    if await session.scalar(statement.returning(orders.c.id)) is None:
+        return False
+    lines = [
+        {"order_id": order_id, "line_no": number, **line.model_dump()}
+        for number, line in enumerate(command.lines, start=1)
+    ]
+    await session.execute(insert(order_lines), lines)
+    return True
+
+
+async def by_idempotency_key(session: AsyncSession, key: str) -> RowMapping | None:
+    query = select(orders.c.id, orders.c.status, orders.c.request_hash).where(orders.c.idempotency_key == key)
+    return (await session.execute(query)).mappings().one_or_none()
+
+
+async def load(session: AsyncSession, order_id: UUID) -> Stored | None:
+    row = (await session.execute(select(orders).where(orders.c.id == order_id))).mappings().one_or_none()
+    return None if row is None else _stored(row)
+
+
+async def stale(session: AsyncSession, created_before: datetime, limit: int) -> list[Stored]:
+    query = (
+        select(orders)
+        .where(orders.c.status == OrderStatus.PENDING, orders.c.created_at < created_before)
+        .order_by(orders.c.created_at)
+        .limit(limit)
+    )
+    return [_stored(row) for row in (await session.execute(query)).mappings()]
+
+
+async def save(session: AsyncSession, stored: Stored, order: Order, now: datetime) -> bool:
+    """Write `order` if the row is still at `stored.version`; False if someone else changed it first."""
+    statement = (
+        update(orders)
+        .where(orders.c.id == order.id, orders.c.version == stored.version)
+        .values(
+            status=order.status,
+            stock_answer=order.stock,
+            payment_answer=order.payment,
+            cancel_reason=order.cancel_reason,
+            cancel_detail=order.cancel_detail,
+            version=stored.version + 1,
+            updated_at=now,
+        )
+        .returning(orders.c.id)
+    )
+    return await session.scalar(statement) is not None
+
+
+def _stored(row: RowMapping) -> Stored:
+    order = Order(
+        id=row["id"],
+        status=OrderStatus(row["status"]),
+        stock=StockAnswer(row["stock_answer"]) if row["stock_answer"] else None,
+        payment=PaymentAnswer(row["payment_answer"]) if row["payment_answer"] else None,
+        cancel_reason=CancelReason(row["cancel_reason"]) if row["cancel_reason"] else None,
+        cancel_detail=row["cancel_detail"],
+    )
+    return Stored(order, row["version"])

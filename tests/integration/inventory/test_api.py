@@ -1,0 +1,66 @@
+"""The inventory HTTP API in the real app (lifespan, database, producer), without consumer or relay."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from eventkit.service import ServiceSettings
+from eventkit.settings import KafkaSettings
+from services.inventory.app import create_app
+from tests.conftest import KafkaCluster
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+async def client(migrated_url: str, kafka: KafkaCluster) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ServiceSettings(database_url=migrated_url, relay_enabled=False, consumer_enabled=False)
+    app = create_app(settings, KafkaSettings(bootstrap_servers=kafka.bootstrap_servers))
+    # ASGITransport does not run the lifespan, which opens the database and starts the producer.
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as client:
+            yield client
+
+
+async def test_stock_that_was_set_can_be_read_back(client: httpx.AsyncClient) -> None:
+    put = await client.put("/stock/MUG-RED", json={"available": 12})
+    got = await client.get("/stock/MUG-RED")
+
+    assert put.status_code == 200
+    assert put.json() == got.json() == {"sku": "MUG-RED", "available": 12, "reserved": 0}
+
+
+async def test_setting_stock_again_replaces_the_available_units(client: httpx.AsyncClient) -> None:
+    await client.put("/stock/MUG-RED", json={"available": 12})
+    await client.put("/stock/MUG-RED", json={"available": 3})
+
+    assert (await client.get("/stock/MUG-RED")).json()["available"] == 3
+
+
+async def test_an_unknown_sku_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/stock/NEVER-STOCKED")
+
+    assert response.status_code == 404
+    assert "NEVER-STOCKED" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [{"available": -1}, {"available": "many"}, {}])
+async def test_invalid_stock_is_422_naming_the_field(client: httpx.AsyncClient, body: dict[str, object]) -> None:
+    response = await client.put("/stock/MUG-RED", json=body)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "available"]
+
+
+async def test_a_sku_longer_than_the_column_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.put(f"/stock/{'X' * 101}", json={"available": 1})
+
+    assert response.status_code == 422
+
+
+async def test_the_service_is_ready_without_a_consumer(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
