@@ -9,10 +9,7 @@ from pathlib import Path
 def cache_dir(name: str, version: str) -> Path:
     """The cache folder of one artifact; ORDERFLOW_CACHE_DIR (or XDG_CACHE_HOME) moves the root."""
     root = os.environ.get("ORDERFLOW_CACHE_DIR")
-    if root:
-        base = Path(root)
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "orderflow"
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "orderflow"
     return base / f"{name}-{version}"
 
 

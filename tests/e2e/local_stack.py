@@ -24,6 +24,8 @@ from services.orders.settings import OrdersSettings
 from services.payments import app as payments
 from services.payments.settings import PaymentsSettings
 
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("orders", "inventory", "payments")
 TERMINAL = {"CONFIRMED", "CANCELLED"}
 FAST_RETRIES = ConsumerOptions(batch_size=200, retry_levels=3, retry_backoff_seconds=0.2)
 
@@ -40,9 +42,9 @@ class LocalStack:
         return f"sqlite+aiosqlite:///{self.data_dir / service}.db"
 
     async def migrate(self) -> None:
-        for name, module in (("orders", orders), ("inventory", inventory), ("payments", payments)):
+        for name in SERVICES:
             # Alembic's async env runs its own event loop, so it gets a thread of its own.
-            await asyncio.to_thread(upgrade, Path(module.__file__).parent / "migrations", self.url(name))
+            await asyncio.to_thread(upgrade, REPO / "services" / name / "migrations", self.url(name))
 
     def build(self, service: str) -> FastAPI:
         common: dict[str, Any] = {"database_url": self.url(service), "consumer": FAST_RETRIES}
