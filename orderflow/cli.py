@@ -4,6 +4,7 @@ import typer
 
 from orderflow import dlq, load, schemas, serve, stack
 from orderflow.devkafka import cli as kafka_cli
+from orderflow.k8s import cli as k8s_cli
 
 app = typer.Typer(
     help="orderflow: an event-driven order platform on Kafka and Kubernetes.",
@@ -17,6 +18,7 @@ app.command()(load.load)
 app.add_typer(kafka_cli.app, name="kafka")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(k8s_cli.app, name="k8s")
 
 if __name__ == "__main__":  # `python -m orderflow.cli`, as `orderflow up` starts the services
     app()

@@ -1,9 +1,10 @@
 """Run etcd + kube-apiserver on free 127.0.0.1 ports, recording pids and ports so any process can stop them.
 
-There is no kube-controller-manager, scheduler or kubelet: objects are stored and validated, RBAC and CRDs
-work, but nothing reconciles. In particular a deleted Namespace stays Terminating forever (its finalizer is
-the controller-manager's job) and no ServiceAccount `default` appears in new namespaces, so tests use fresh
-namespace names instead of deleting and recreating one.
+There is no kube-controller-manager, scheduler or kubelet, on purpose: objects are stored, defaulted and
+validated, RBAC, CRDs, built-in admission and `helm install` work, but nothing reconciles. So a deleted
+Namespace stays Terminating forever (its finalizer is the controller-manager's job), Deployments never get
+Pods, `helm install --wait` never returns, and no ServiceAccount `default` appears in new namespaces (the
+ServiceAccount admission plugin then refuses Pods that name none). Tests take fresh namespace names.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _etcd_argv(exe: Path, data_dir: Path, client_port: int, peer_port: int) -> l
     ]
 
 
-def _apiserver_argv(exe: Path, pki: Pki, etcd_port: int, port: int, cert_dir: Path) -> list[str]:
+def _apiserver_argv(exe: Path, pki: Pki, etcd_port: int, port: int) -> list[str]:
     return [
         str(exe),
         f"--etcd-servers=http://127.0.0.1:{etcd_port}",
@@ -155,7 +156,6 @@ def _apiserver_argv(exe: Path, pki: Pki, etcd_port: int, port: int, cert_dir: Pa
         f"--secure-port={port}",
         f"--tls-cert-file={pki.serving_cert}",
         f"--tls-private-key-file={pki.serving_key}",
-        f"--cert-dir={cert_dir}",
         f"--token-auth-file={pki.token_file}",
         "--authorization-mode=RBAC",
         f"--service-account-key-file={pki.sa_public_key}",
@@ -194,15 +194,15 @@ def _start_component(plane: ControlPlane, name: str, argv: list[str], ports: dic
     plane.save()  # at once, so a crash of this process still leaves pids for `down`
 
 
-def _launch(plane: ControlPlane, binaries: Binaries, pki: Pki, api_port: int, timeout: float) -> None:
-    etcd_port, peer_port = processes.free_port(), processes.free_port()
+def _launch(plane: ControlPlane, binaries: Binaries, pki: Pki, ports: list[int], timeout: float) -> None:
+    api_port, etcd_port, peer_port = ports
     argv = _etcd_argv(binaries.etcd, plane.state_dir / "etcd", etcd_port, peer_port)
     _start_component(plane, "etcd", argv, {"client": etcd_port, "peer": peer_port})
     etcd_health = f"http://127.0.0.1:{etcd_port}/health"
     with httpx.Client(trust_env=False, timeout=5) as http:
         _wait(lambda: http.get(etcd_health).json().get("health") == "true", plane, "etcd", timeout)
 
-    argv = _apiserver_argv(binaries.kube_apiserver, pki, etcd_port, api_port, plane.state_dir / "pki")
+    argv = _apiserver_argv(binaries.kube_apiserver, pki, etcd_port, api_port)
     _start_component(plane, "kube-apiserver", argv, {"secure": api_port})
     with plane.access.client(timeout=5) as client:
         _wait(lambda: client.get("/readyz").text == "ok", plane, "kube-apiserver", timeout)
@@ -231,17 +231,17 @@ def start(
     crds = load_crds(directory) if directory is not None else []  # a missing folder fails before any start
     binaries = ensure_binaries(log)
     pki = ensure_pki(state_dir / "pki")
-    api_port = processes.free_port()
+    ports = processes.free_ports(3)  # apiserver, etcd client, etcd peer
     plane = ControlPlane(
         state_dir=state_dir,
         version=KUBERNETES_VERSION,
         kubeconfig=state_dir / "kubeconfig",
-        access=Access(f"https://127.0.0.1:{api_port}", pki.ca_cert, pki.tokens),
+        access=Access(f"https://127.0.0.1:{ports[0]}", pki.ca_cert, pki.tokens),
         components={},
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     try:
-        _launch(plane, binaries, pki, api_port, timeout)
+        _launch(plane, binaries, pki, ports, timeout)
         plane.access.write_kubeconfig(plane.kubeconfig)
         if crds:
             with plane.access.client() as client:
