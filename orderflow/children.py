@@ -59,7 +59,8 @@ class ServiceProcess:
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv(),
-                env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+                # Plain tracebacks: a log file is read with tail and grep, not in a terminal.
+                env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1", "_TYPER_STANDARD_TRACEBACK": "1"},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

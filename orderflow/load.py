@@ -17,9 +17,13 @@ so long polls never hold up placing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
 import itertools
 import json
 import random
+import ssl
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,6 +37,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
+
+# httpcore imports sniffio on every request when it is missing, a full search of sys.path each time; an
+# entry of None in sys.modules makes that failing import instant.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 SKUS = tuple(f"SKU-{n}" for n in range(1, 21))
 PRICES = ("2.50", "4.99", "9.99", "12.00", "19.90")
@@ -90,14 +99,18 @@ class LoadRun:
     async def run(self) -> LoadSummary:
         options = self.options
         started = time.perf_counter()
-        async with (
-            self._client(options.concurrency, 30.0) as placing,
-            self._client(options.waiters, LONG_POLL_SECONDS + 30.0) as waiting,
-        ):
-            waiters = [asyncio.create_task(self._waiter(waiting)) for _ in range(options.waiters)]
+        # One single-connection keep-alive client per worker: httpx scans its whole pool on every request,
+        # so one shared pool of hundreds of connections costs more CPU than the requests themselves.
+        tls = ssl.create_default_context()  # never used over http://, but built once instead of per client
+        async with contextlib.AsyncExitStack() as stack:
+            placing = [await stack.enter_async_context(self._client(tls, 30.0)) for _ in range(options.concurrency)]
+            waiting = [
+                await stack.enter_async_context(self._client(tls, LONG_POLL_SECONDS + 30.0))
+                for _ in range(options.waiters)
+            ]
+            waiters = [asyncio.create_task(self._waiter(client)) for client in waiting]
             indexes = itertools.count()
-            placers = [self._placer(placing, indexes, started) for _ in range(options.concurrency)]
-            await asyncio.gather(*placers)
+            await asyncio.gather(*(self._placer(client, indexes, started) for client in placing))
             placed = time.perf_counter()
             self.deadline = placed + options.wait_timeout
             for _ in waiters:
@@ -112,9 +125,9 @@ class LoadRun:
             total_seconds=finished - started,
         )
 
-    def _client(self, connections: int, timeout: float) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        return httpx.AsyncClient(base_url=self.options.url, limits=limits, timeout=timeout)
+    def _client(self, tls: ssl.SSLContext, timeout: float) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        return httpx.AsyncClient(base_url=self.options.url, limits=limits, timeout=timeout, verify=tls)
 
     async def _placer(self, client: httpx.AsyncClient, indexes: itertools.count[int], started: float) -> None:
         options = self.options

@@ -54,7 +54,7 @@ def serve(
     service: ServiceArg,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[
-        int | None, typer.Option(help="TCP port [default: orders 8000, inventory 8001, payments 8002]")
+        int | None, typer.Option(help="TCP port (default: orders 8000, inventory 8001, payments 8002)")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
@@ -77,7 +77,7 @@ def migrate(
     service: ServiceArg,
     url: Annotated[
         str | None,
-        typer.Option(help="SQLAlchemy async URL [default: ORDERFLOW_DATABASE_URL or .orderflow/<service>.db]"),
+        typer.Option(help="SQLAlchemy async URL (default: ORDERFLOW_DATABASE_URL, else .orderflow/<service>.db)"),
     ] = None,
 ) -> None:
     """Upgrade a service's database to the newest Alembic revision (creates it when missing)."""

@@ -149,7 +149,7 @@ def up(
     postgres: Annotated[
         bool, typer.Option("--postgres", help="A throwaway local PostgreSQL instead of SQLite files")
     ] = False,
-    state_dir: Annotated[Path | None, typer.Option(help="Data and logs [default: .orderflow]")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="Data and logs (default: .orderflow)")] = None,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions per topic")] = 6,
     ready_timeout: Annotated[float, typer.Option(help="Seconds each service may take to become ready")] = 90.0,
 ) -> None:

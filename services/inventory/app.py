@@ -1,7 +1,5 @@
 """Bootstrap of the inventory service: `uvicorn --factory services.inventory.app:create_app`."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from eventkit import service
@@ -10,8 +8,6 @@ from eventkit.settings import KafkaSettings
 from services.inventory.api import router
 from services.inventory.consumer import HANDLERS
 from services.inventory.repository import metadata, tables
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 SPEC = ServiceSpec(
     name="inventory",

@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,9 +140,10 @@ async def stock_level(session: AsyncSession, sku: str) -> StockLevel | None:
 
 
 async def set_available(session: AsyncSession, sku: str, available: int) -> None:
-    changed = await session.execute(update(stock).where(stock.c.sku == sku).values(available=available))
-    if cast(CursorResult[Any], changed).rowcount == 0:
-        await session.execute(insert(stock), [{"sku": sku, "available": available}])
+    # One upsert statement, so two admins stocking a new SKU at once cannot collide on its primary key.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(stock).values(sku=sku, available=available)
+    await session.execute(upsert.on_conflict_do_update(index_elements=[stock.c.sku], set_={"available": available}))
 
 
 async def seed_demo_stock(

@@ -29,7 +29,7 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None or dialect.name != "sqlite":
             return value
-        return str(value)
+        return format(value, "f")  # plain digits, never exponent notation such as 1E+2
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

@@ -1,7 +1,5 @@
 """Bootstrap of the payments service: `uvicorn --factory services.payments.app:create_app`."""
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from eventkit import service
@@ -14,7 +12,6 @@ from services.payments.repository import metadata, tables
 from services.payments.settings import PaymentsSettings
 
 NAME = "payments"
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def spec(provider: PaymentProvider) -> ServiceSpec:

@@ -15,7 +15,7 @@ topic, while still ending after `flaky_failures` calls (within the retry budget,
 """
 
 import hashlib
-from collections import Counter
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -58,8 +58,22 @@ class Refund:
     amount: Decimal
 
 
+@dataclass
+class _Key:
+    """What the simulator remembers of one idempotency key."""
+
+    calls: int = 0
+    captured: CaptureResult | None = None
+    refunded: bool = False
+
+
 class SimulatedProvider:
-    """Deterministic: results depend only on the arguments and on how often a key was called before."""
+    """Deterministic: results depend only on the arguments and on how often a key was called before.
+
+    Like a real provider it remembers idempotency keys for a window only (the `window` most recent keys),
+    so a long local run does not grow without bound. Decisions and payment ids are derived from the
+    arguments, so a key used again after it was forgotten still gets the same answer.
+    """
 
     def __init__(
         self,
@@ -68,35 +82,32 @@ class SimulatedProvider:
         limits: Mapping[str, Decimal] | None = None,
         transient_failure_rate: float = 0.0,
         flaky_failures: int = 2,
+        window: int = 100_000,
     ) -> None:
         self.default_limit = default_limit
         self.limits = dict(limits or {})
         self.transient_failure_rate = transient_failure_rate
         self.flaky_failures = flaky_failures
-        # The simulator's own books: one entry per real charge or refund, for tests to audit.
-        self.charges: list[Charge] = []
-        self.refunds: list[Refund] = []
-        self._captures: dict[str, CaptureResult] = {}
-        self._refunded: set[str] = set()
-        self._calls: Counter[str] = Counter()
+        self._window = window
+        self._keys: OrderedDict[str, _Key] = OrderedDict()
+        # The simulator's own books of real charges and refunds (the latest `window`), for tests to audit.
+        self.charges: deque[Charge] = deque(maxlen=window)
+        self.refunds: deque[Refund] = deque(maxlen=window)
 
     async def capture(
         self, *, customer_id: str, order_id: UUID, amount: Decimal, currency: str, idempotency_key: str
     ) -> CaptureResult:
-        self._maybe_unavailable(idempotency_key, flaky=customer_id.startswith(FLAKY_PREFIX))
-        known = self._captures.get(idempotency_key)
-        if known is not None:
-            return known
-        result = self._decide(customer_id, amount, idempotency_key)
-        if isinstance(result, Captured):
-            self.charges.append(Charge(result.payment_id, order_id, customer_id, amount, currency))
-        self._captures[idempotency_key] = result
-        return result
+        key = self._call(idempotency_key, flaky=customer_id.startswith(FLAKY_PREFIX))
+        if key.captured is None:
+            key.captured = self._decide(customer_id, amount, idempotency_key)
+            if isinstance(key.captured, Captured):
+                self.charges.append(Charge(key.captured.payment_id, order_id, customer_id, amount, currency))
+        return key.captured
 
     async def refund(self, *, payment_id: str, amount: Decimal, idempotency_key: str) -> None:
-        self._maybe_unavailable(idempotency_key, flaky=False)
-        if idempotency_key not in self._refunded:
-            self._refunded.add(idempotency_key)
+        key = self._call(idempotency_key, flaky=False)
+        if not key.refunded:
+            key.refunded = True
             self.refunds.append(Refund(payment_id, amount))
 
     def _decide(self, customer_id: str, amount: Decimal, idempotency_key: str) -> CaptureResult:
@@ -105,15 +116,19 @@ class SimulatedProvider:
         limit = self.limits.get(customer_id, self.default_limit)
         if amount > limit:
             return Declined(f"amount {amount} exceeds the customer's limit of {limit}")
-        # Derived from the key, so even a restarted simulator names a repeated capture the same.
         return Captured(payment_id=f"pay_{_digest(idempotency_key).hex()[:24]}")
 
-    def _maybe_unavailable(self, idempotency_key: str, *, flaky: bool) -> None:
-        self._calls[idempotency_key] += 1
-        call = self._calls[idempotency_key]
+    def _call(self, idempotency_key: str, *, flaky: bool) -> _Key:
+        """Count a call of `idempotency_key` and fail it if the key is unlucky and still in its outage."""
+        key = self._keys.pop(idempotency_key, None) or _Key()
+        self._keys[idempotency_key] = key  # most recently used last
+        if len(self._keys) > self._window:
+            self._keys.popitem(last=False)
+        key.calls += 1
         unlucky = flaky or _fraction(idempotency_key) < self.transient_failure_rate
-        if unlucky and call <= self.flaky_failures:
-            raise ProviderUnavailable(f"simulated outage for {idempotency_key} (call {call})")
+        if unlucky and key.calls <= self.flaky_failures:
+            raise ProviderUnavailable(f"simulated outage for {idempotency_key} (call {key.calls})")
+        return key
 
 
 def _digest(text: str) -> bytes:

@@ -306,9 +306,7 @@ def test_a_record_whose_data_fails_validation_is_malformed_and_the_message_names
 def test_a_record_of_an_unknown_type_raises_unknown_event_type_naming_it() -> None:
     record = to_record(new_event(PLACED, source="orderflow/orders"))
 
-    with pytest.raises(
-        UnknownEventType, match=r"unknown event type 'orderflow\.order\.placed\.v9'"
-    ) as raised:
+    with pytest.raises(UnknownEventType, match=r"unknown event type 'orderflow\.order\.placed\.v9'") as raised:
         from_record(replaced(record, "ce_type", b"orderflow.order.placed.v9"), record.value)
 
     assert raised.value.event_type == "orderflow.order.placed.v9"

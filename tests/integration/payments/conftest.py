@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eventkit.database import make_engine, make_sessions
 from eventkit.migrate import upgrade
-from services.payments.app import MIGRATIONS
+from orderflow.serve import Service, migrations_dir
+from tests.postgres_fixtures import postgres  # noqa: F401  (the shared server, for `database_url`)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -24,7 +25,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 async def migrated_url(database_url: str) -> str:
     # env.py runs its own event loop, which cannot nest in the test's.
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(upgrade, migrations_dir(Service.payments), database_url)
     return database_url
 
 

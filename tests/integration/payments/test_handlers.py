@@ -148,7 +148,7 @@ async def test_a_declined_capture_is_recorded_and_announced_without_a_charge(
     stored = await payment_of(sessions, event.data.order_id)
     assert stored is not None
     assert stored.status is PaymentStatus.DECLINED
-    assert provider.charges == []
+    assert not provider.charges
     assert await net_charged(sessions, customer) == {}
 
 
@@ -180,7 +180,7 @@ async def test_cancelling_a_declined_payment_refunds_nothing(
     await handle(sessions, capture, order)
 
     assert await handle(sessions, refund, cancelled(order.data.order_id)) == []
-    assert provider.refunds == []
+    assert not provider.refunds
 
 
 async def test_a_cancellation_before_the_placement_means_the_order_is_never_charged(
@@ -192,8 +192,8 @@ async def test_a_cancellation_before_the_placement_means_the_order_is_never_char
     assert await handle(sessions, capture, order) == []
     assert await handle(sessions, refund, cancelled(order.data.order_id)) == []
 
-    assert provider.charges == []
-    assert provider.refunds == []
+    assert not provider.charges
+    assert not provider.refunds
     stored = await payment_of(sessions, order.data.order_id)
     assert stored == Payment(order_id=order.data.order_id, status=PaymentStatus.CANCELLED)
 

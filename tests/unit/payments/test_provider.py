@@ -45,7 +45,7 @@ async def test_decline_customers_are_always_declined() -> None:
     provider = SimulatedProvider()
 
     assert await capture(provider, customer="decline-42", amount="0.01") == Declined("card declined")
-    assert provider.charges == []
+    assert not provider.charges
 
 
 async def test_flaky_customers_fail_their_first_calls_per_order_then_succeed() -> None:
@@ -144,3 +144,13 @@ async def test_repeated_keys_never_charge_twice_and_always_answer_alike(calls: l
     assert len(provider.charges) == len({charge.payment_id for charge in provider.charges}) <= len(answers)
     for results in answers.values():
         assert all(result == results[0] for result in results)
+
+
+async def test_a_key_forgotten_after_the_window_still_gets_the_same_answer() -> None:
+    provider = SimulatedProvider(window=2)
+    first = await capture(provider, key="order-1")
+    await capture(provider, key="order-2")
+    await capture(provider, key="order-3")  # pushes order-1 out of the window
+
+    assert await capture(provider, key="order-1") == first
+    assert len(provider.charges) == 2  # the latest two, as the books are bounded by the window too

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2025-11-26
+Create Date: 2026-11-26
 """
 
 from collections.abc import Sequence

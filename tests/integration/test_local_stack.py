@@ -1,0 +1,88 @@
+"""`orderflow up` end to end: the services start, `orderflow load` gets every order decided, SIGTERM stops all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from orderflow.devkafka.broker import free_port
+from tests.conftest import KafkaCluster
+
+pytestmark = pytest.mark.kafka
+
+
+def _service_pids(ports: list[int]) -> list[int]:
+    """Processes whose command line is `... serve <service> --port <one of ports>`."""
+    wanted = {f"--port\0{port}".encode() for port in ports}
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"\0serve\0" in cmdline and any(port in cmdline for port in wanted):
+            pids.append(int(proc.name))
+    return pids
+
+
+def _wait_for(text: str, log: Path, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    pytest.fail(f"`orderflow up` did not print {text!r}:\n{log.read_text(errors='replace')}")
+
+
+def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: Path) -> None:
+    ports = [free_port() for _ in range(3)]
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "ORDERFLOW_KAFKA_NAMESPACE": f"up{uuid.uuid4().hex[:8]}.",
+    }
+    env.pop("ORDERFLOW_DATABASE_URL", None)
+    log = tmp_path / "up.out"
+    argv = [sys.executable, "-m", "orderflow.cli", "up", "--state-dir", str(tmp_path / "state"), "--partitions", "2"]
+    for option, port in zip(("--orders-port", "--inventory-port", "--payments-port"), ports, strict=True):
+        argv += [option, str(port)]
+    with log.open("wb") as out:
+        up = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for("Press Ctrl-C to stop.", log, up, timeout=180)
+        assert len(_service_pids(ports)) == 3
+        assert (tmp_path / "state" / "logs" / "orders.log").exists()
+        url = f"http://127.0.0.1:{ports[0]}"
+        load = subprocess.run(
+            [sys.executable, "-m", "orderflow.cli", "load", "--orders", "30", "--seed", "3", "--url", url, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert load.returncode == 0, load.stdout + load.stderr
+        summary = json.loads(load.stdout)
+        assert summary["accepted"] == 30
+        assert summary["confirmed"] + summary["cancelled"] == 30
+        assert summary["pending"] == 0
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+    assert up.returncode == 0, log.read_text(errors="replace")
+    assert "Stopped." in log.read_text()
+    assert _service_pids(ports) == []
