@@ -16,6 +16,9 @@ from orderflow.cache import ToolMissing
 from orderflow.devkafka.broker import BrokerError, LocalBroker
 from orderflow.settings import external_bootstrap_servers
 
+# The session-scoped PostgreSQL server (`postgres` fixture) is shared by every test folder.
+pytest_plugins = ["tests.postgres_fixtures"]
+
 
 def infrastructure_unavailable(reason: str) -> NoReturn:
     """Under CI=true missing infrastructure is a failure; on a laptop it is a visible skip."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -30,16 +30,20 @@ TERMINAL = {"CONFIRMED", "CANCELLED"}
 FAST_RETRIES = ConsumerOptions(batch_size=200, retry_levels=3, retry_backoff_seconds=0.2)
 
 
+DatabaseUrl = Callable[[str], str]
+
+
+def sqlite_urls(data_dir: Path) -> DatabaseUrl:
+    return lambda service: f"sqlite+aiosqlite:///{data_dir / service}.db"
+
+
 @dataclass
 class LocalStack:
     kafka: KafkaSettings
-    data_dir: Path
+    url: DatabaseUrl
     payments_failure_rate: float = 0.0
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
     _running: dict[str, contextlib.AsyncExitStack] = field(default_factory=dict)
-
-    def url(self, service: str) -> str:
-        return f"sqlite+aiosqlite:///{self.data_dir / service}.db"
 
     async def migrate(self) -> None:
         for name in SERVICES:
@@ -110,8 +114,8 @@ class LocalStack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(kafka: KafkaSettings, data_dir: Path, **options: Any) -> AsyncIterator[LocalStack]:
-    stack = LocalStack(kafka, data_dir, **options)
+async def running_stack(kafka: KafkaSettings, url: DatabaseUrl, **options: Any) -> AsyncIterator[LocalStack]:
+    stack = LocalStack(kafka, url, **options)
     await stack.migrate()
     try:
         for service in ("inventory", "payments", "orders"):

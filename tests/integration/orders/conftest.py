@@ -15,7 +15,6 @@ from eventkit.messaging import UnitOfWork
 from orderflow.devpostgres import LocalPostgres
 from services.orders.migrations import upgrade
 from services.orders.repository import tables
-from tests.postgres_fixtures import postgres  # noqa: F401  (the shared server, for `database_url`)
 
 UowFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 
