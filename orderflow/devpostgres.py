@@ -139,7 +139,7 @@ class LocalPostgres:
         self.stop()
 
     def start(self) -> LocalPostgres:
-        """initdb, start and wait until a connection succeeds; retries once on a port taken meanwhile."""
+        """initdb, start and wait until a connection succeeds; picks another port if a free one got taken."""
         if self._process is not None:
             return self
         binaries = find_binaries()
@@ -157,7 +157,8 @@ class LocalPostgres:
                 self._wait_ready()
                 return self
             except PostgresError:
-                port_taken = "could not bind" in self._log_tail() or "already in use" in self._log_tail()
+                tail = self._log_tail()
+                port_taken = "could not bind" in tail or "already in use" in tail
                 self._terminate()
                 if not port_taken or attempt == attempts - 1:
                     self.stop()
@@ -222,7 +223,7 @@ class LocalPostgres:
             if self._process is None or self._process.poll() is not None:
                 code = self._process.returncode if self._process else None
                 raise PostgresError(
-                    f"postgres exited with code {code} during start-up; see {self.log_file}:\n{self._log_tail()}"
+                    f"postgres exited with code {code} during start-up; its log ends:\n{self._log_tail()}"
                 )
             if self._pid_file_says_ready() and self._connects():
                 return

@@ -10,8 +10,8 @@ The order mix, so that both compensation paths of the saga run:
   of 100,000 and within the payment limit: cancelled with `out_of_stock`, and payments refunds the capture.
 
 Latency is measured per order from sending its POST to observing its terminal state through
-`GET /orders/{id}?wait=`. Placement and waiting run concurrently on two connection pools (keep-alive HTTP/1.1),
-so long polls never hold up placing.
+`GET /orders/{id}?wait=`. Placing (`--concurrency` workers) and waiting (`--waiters` long polls) run at the
+same time, each worker on its own keep-alive HTTP/1.1 connection, so long polls never hold up placing.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -98,7 +99,6 @@ class LoadRun:
 
     async def run(self) -> LoadSummary:
         options = self.options
-        started = time.perf_counter()
         # One single-connection keep-alive client per worker: httpx scans its whole pool on every request,
         # so one shared pool of hundreds of connections costs more CPU than the requests themselves.
         tls = ssl.create_default_context()  # never used over http://, but built once instead of per client
@@ -108,6 +108,7 @@ class LoadRun:
                 await stack.enter_async_context(self._client(tls, LONG_POLL_SECONDS + 30.0))
                 for _ in range(options.waiters)
             ]
+            started = time.perf_counter()
             waiters = [asyncio.create_task(self._waiter(client)) for client in waiting]
             indexes = itertools.count()
             await asyncio.gather(*(self._placer(client, indexes, started) for client in placing))
@@ -160,7 +161,7 @@ class LoadRun:
             remaining = self.deadline - time.perf_counter()
             if remaining <= 0:
                 return Outcome("PENDING")
-            wait = min(LONG_POLL_SECONDS, remaining)
+            wait = max(min(LONG_POLL_SECONDS, remaining), 0.1)
             try:
                 response = await client.get(f"/orders/{order_id}", params={"wait": f"{wait:.1f}"})
             except httpx.HTTPError:
@@ -245,8 +246,8 @@ def load(
     options = LoadOptions(
         orders=orders,
         rate=rate,
-        concurrency=concurrency,
-        waiters=waiters,
+        concurrency=min(concurrency, orders),
+        waiters=min(waiters, orders),
         url=url.rstrip("/"),
         wait_timeout=wait_timeout,
         decline_share=decline_share,
@@ -255,7 +256,7 @@ def load(
     )
     problem = asyncio.run(_reachable(options.url))
     if problem is not None:
-        progress_console.print(f"[red]error:[/] {problem}")
+        progress_console.print(f"[red]error:[/] {escape(problem)}")
         raise typer.Exit(1)
     summary = _progress_run(options)
     if as_json:

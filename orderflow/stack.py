@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from eventkit.consumer import ConsumerOptions
@@ -107,8 +108,8 @@ class LocalStack:
                 seeded += 1
         return seeded
 
-    def watch(self) -> None:
-        """Return never: raise when a service, Kafka or the database stops on its own."""
+    def watch(self) -> NoReturn:
+        """Never return: raise when a service, Kafka or the database stops on its own."""
         while True:
             for child in self.children:
                 code = child.exited()
@@ -151,7 +152,7 @@ def up(
     ] = False,
     state_dir: Annotated[Path | None, typer.Option(help="Data and logs (default: .orderflow)")] = None,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions per topic")] = 6,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds each service may take to become ready")] = 90.0,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds the services may take to become ready")] = 90.0,
 ) -> None:
     """Start Kafka, create the topics, migrate, run the three services with demo stock until Ctrl-C."""
     stack = LocalStack((state_dir or local_state_dir()).resolve())
@@ -183,7 +184,7 @@ def up(
     except KeyboardInterrupt:
         console.print("Stopping ...")
     except (ToolMissing, BrokerError, PostgresError, ChildFailed, StackError, httpx.HTTPError) as error:
-        console.print(f"[red]error:[/] {error}")
+        console.print(f"[red]error:[/] {escape(str(error))}")
         failed = True
     finally:
         # Shutdown is bounded (SIGTERM, then SIGKILL); a second Ctrl-C must not leave half of it undone.

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from eventkit.database import make_engine, make_sessions
 from eventkit.migrate import upgrade
 from orderflow.serve import Service, migrations_dir
-from tests.postgres_fixtures import postgres  # noqa: F401  (the shared server, for `database_url`)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
