@@ -2,7 +2,7 @@
 
 import typer
 
-from orderflow import dlq, load, schemas, serve, stack
+from orderflow import dlq, load, schemas, serve, stack, verify
 from orderflow.devkafka import cli as kafka_cli
 from orderflow.k8s import cli as k8s_cli
 
@@ -15,6 +15,7 @@ app.command()(stack.up)
 app.command()(serve.serve)
 app.command()(serve.migrate)
 app.command()(load.load)
+app.command()(verify.verify)
 app.add_typer(kafka_cli.app, name="kafka")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")

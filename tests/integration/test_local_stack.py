@@ -76,6 +76,17 @@ def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: P
         assert summary["accepted"] == 30
         assert summary["confirmed"] + summary["cancelled"] == 30
         assert summary["pending"] == 0
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        verify = [sys.executable, "-m", "orderflow.cli", "verify", "--orders-url", urls[0]]
+        verify += ["--inventory-url", urls[1], "--payments-url", urls[2]]
+        # Refunds and releases follow a cancellation asynchronously: allow them a few seconds to land.
+        for _ in range(20):
+            checked = subprocess.run(verify, capture_output=True, text=True, timeout=120, check=False)
+            if checked.returncode == 0:
+                break
+            time.sleep(1)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "all invariants hold" in checked.stdout
     finally:
         up.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,99 @@
+"""`orderflow verify`: read every order, payment and stock level from a running stack and check the invariants."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+
+from orderflow.invariants import OrderFacts, PaymentFacts, StockFacts, violations
+
+console = Console()
+T = TypeVar("T")
+
+
+async def _bounded(calls: list[Callable[[], Awaitable[T]]], concurrency: int = 32) -> list[T]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(call: Callable[[], Awaitable[T]]) -> T:
+        async with gate:
+            return await call()
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+async def _json(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
+    response = await client.get(url, params=params)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json()
+
+
+async def collect(
+    orders_url: str, inventory_url: str, payments_url: str
+) -> tuple[list[OrderFacts], dict[str, PaymentFacts], dict[str, StockFacts]]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        ids: list[str] = []
+        cursor: str | None = None
+        while True:
+            page = await _json(client, f"{orders_url}/orders", limit=100, **({"cursor": cursor} if cursor else {}))
+            ids += [item["order_id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        details = await _bounded([partial(_json, client, f"{orders_url}/orders/{i}") for i in ids])
+        orders = [
+            OrderFacts(
+                order_id=d["order_id"],
+                status=d["status"],
+                total=Decimal(str(d["total"])),
+                lines=[(line["sku"], int(line["quantity"])) for line in d["items"]],
+            )
+            for d in details
+        ]
+        paid = await _bounded([partial(_json, client, f"{payments_url}/payments/{i}") for i in ids])
+        payments = {
+            order_id: PaymentFacts(p["status"], Decimal(str(p.get("amount") or 0)))
+            for order_id, p in zip(ids, paid, strict=True)
+            if p is not None
+        }
+        skus = sorted({sku for order in orders for sku, _ in order.lines})
+        levels = await _bounded([partial(_json, client, f"{inventory_url}/stock/{s}") for s in skus])
+        stock = {s: StockFacts(level["available"], level["reserved"]) for s, level in zip(skus, levels, strict=True)}
+    return orders, payments, stock
+
+
+def verify(
+    orders_url: Annotated[str, typer.Option(help="Orders API")] = "http://127.0.0.1:8000",
+    inventory_url: Annotated[str, typer.Option(help="Inventory API")] = "http://127.0.0.1:8001",
+    payments_url: Annotated[str, typer.Option(help="Payments API")] = "http://127.0.0.1:8002",
+    initial_stock: Annotated[
+        int | None, typer.Option(help="Stock every SKU started with, to check available + reserved against")
+    ] = None,
+) -> None:
+    """Check the saga invariants on a running stack: terminal orders, net charges, conserved stock."""
+    orders, payments, stock = asyncio.run(collect(orders_url, inventory_url, payments_url))
+    initial = {sku: initial_stock for sku in stock} if initial_stock is not None else None
+    found = violations(orders, payments, stock, initial)
+    statuses = Counter(order.status for order in orders)
+    console.print(
+        f"{len(orders)} orders ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}), "
+        f"{sum(p.status == 'captured' for p in payments.values())} captured payments, {len(stock)} SKUs"
+    )
+    if found:
+        for problem in found[:50]:
+            console.print(f"[red]violated:[/] {problem}")
+        console.print(f"[red]{len(found)} invariant violations[/]")
+        raise typer.Exit(1)
+    console.print(
+        "[green]all invariants hold[/]: every order terminal; net charge = total if CONFIRMED else 0; "
+        "reserved stock = confirmed demand" + ("; available + reserved = initial" if initial else "")
+    )
