@@ -18,7 +18,7 @@ app = typer.Typer(help="Run a local Apache Kafka broker (KRaft, no Docker).", no
 console = Console()
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Broker storage, logs and state [default: .orderflow/kafka]")
+    Path | None, typer.Option("--data-dir", help="Broker storage, logs and state (default: .orderflow/kafka)")
 ]
 
 
@@ -37,7 +37,7 @@ def _external_notice() -> bool:
 def start(
     port: Annotated[
         int | None,
-        typer.Option(help="Client port on 127.0.0.1; 0 picks a free one [default: 9092, or the last one]"),
+        typer.Option(help="Client port on 127.0.0.1; 0 picks a free one (default: 9092, or the last one)"),
     ] = None,
     data_dir: DataDir = None,
     detach: Annotated[bool, typer.Option(help="Leave the broker running in the background")] = False,
