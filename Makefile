@@ -14,13 +14,14 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_NATIVE_TLS := true
 
-.PHONY: help venv run test lint fmt clean
+.PHONY: help venv run test lint fmt clean e2e-kind
 
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
 	@echo "make test   run the whole test suite against a real broker"
 	@echo "make lint   ruff, mypy and the event schema compatibility check"
 	@echo "make fmt    format and autofix"
+	@echo "make e2e-kind  kind + Strimzi + skaffold run, orders confirmed, a trace in Jaeger (needs Docker)"
 
 $(UV):
 	python3 -m venv $(UV_HOME)
@@ -47,6 +48,10 @@ lint: venv
 fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Not part of `make test` or CI: it needs a Docker engine, and stops at once, saying so, where none answers.
+e2e-kind:
+	VENV_BIN=$(BIN) k8s/e2e-kind.sh
 
 clean:
 	rm -rf $(VENV) .orderflow .pytest_cache .mypy_cache .ruff_cache

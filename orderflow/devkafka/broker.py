@@ -35,8 +35,12 @@ def free_port() -> int:
 
 
 def _cluster_id() -> str:
-    # KRaft wants a base64url-encoded UUID without padding, as `kafka-storage random-uuid` prints.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    # KRaft wants a base64url-encoded UUID without padding, as `kafka-storage random-uuid` prints. Like Kafka's
+    # Uuid.randomUuid(), never one starting with "-": kafka-storage's argument parser would take it for an option
+    # ("argument --cluster-id/-t: expected one argument"), which failed 1 start in 64.
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()).startswith("-"):
+        pass
+    return cluster_id
 
 
 def server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:

@@ -19,9 +19,10 @@ from typing import NoReturn
 import pytest
 
 from orderflow.cache import ToolMissing
-from orderflow.k8s.build import BuildError
+from orderflow.k8s.build import BuildError, ensure_binaries
 from orderflow.k8s.cluster import ClusterError, ControlPlane, start
 from orderflow.k8s.crds import CrdError
+from tests.k8s.helm import Helm
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -52,3 +53,13 @@ def namespace(kube_api: ControlPlane) -> str:
     with kube_api.client() as client:
         client.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
     return name
+
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """The pinned helm built by `orderflow k8s build` (built on first use), with empty helm home folders."""
+    try:
+        binaries = ensure_binaries(log=lambda line: print(f"[helm] {line}"))
+    except (ToolMissing, BuildError, OSError) as error:
+        _unavailable(str(error))
+    return Helm(binaries.helm, tmp_path_factory.mktemp("helm-home"))

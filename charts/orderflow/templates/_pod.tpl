@@ -1,0 +1,132 @@
+{{/* Pod spec pieces of the services: environment, probes, migrations init container, volumes. */}}
+
+{{/* Environment of a service container. Args: root, name, svc (merged values), role (service|relay). */}}
+{{- define "orderflow.service.env" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{ include "orderflow.database.env" . }}
+{{ include "orderflow.kafka.env" . }}
+{{ include "orderflow.otel.env" . }}
+- name: ORDERFLOW_RELAY_ENABLED
+  value: {{ or (eq .role "relay") (eq .svc.relay.mode "inline") | quote }}
+- name: ORDERFLOW_CONSUMER_ENABLED
+  value: {{ eq .role "service" | quote }}
+{{- range $name, $value := .svc.env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Startup, readiness and liveness probes on the service's HTTP port. Args: svc. */}}
+{{- define "orderflow.service.probes" -}}
+{{- $p := .svc.probes -}}
+startupProbe:
+  httpGet: {path: /livez, port: http}
+  periodSeconds: {{ $p.startup.periodSeconds }}
+  failureThreshold: {{ $p.startup.failureThreshold }}
+  timeoutSeconds: {{ $p.startup.timeoutSeconds }}
+readinessProbe:
+  httpGet: {path: /readyz, port: http}
+  periodSeconds: {{ $p.readiness.periodSeconds }}
+  failureThreshold: {{ $p.readiness.failureThreshold }}
+  timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
+livenessProbe:
+  httpGet: {path: /livez, port: http}
+  periodSeconds: {{ $p.liveness.periodSeconds }}
+  failureThreshold: {{ $p.liveness.failureThreshold }}
+  timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
+{{- end -}}
+
+{{/*
+The whole pod template of a service or of its dedicated relay. Args: root, name, svc, role, component.
+Migrations run in an init container: a pod never serves code newer than its schema, it works the same under
+`helm install`, `skaffold dev` and GitOps tools (no hook ordering: hooks would run before the chart's own
+PostgreSQL exists), and Alembic makes the run a no-op once the schema is current.
+*/}}
+{{- define "orderflow.service.podTemplate" -}}
+{{- $root := .root -}}
+{{- $svc := .svc -}}
+metadata:
+  labels:
+    {{- include "orderflow.labels" (dict "root" $root "component" .component) | nindent 4 }}
+    orderflow.io/service: {{ .name }}
+    {{- with $svc.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $svc.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "orderflow.componentName" (dict "root" $root "suffix" .name) }}
+  automountServiceAccountToken: false
+  enableServiceLinks: false
+  terminationGracePeriodSeconds: {{ $svc.terminationGracePeriodSeconds }}
+  securityContext:
+    {{- include "orderflow.podSecurityContext" (dict "uid" 10001) | nindent 4 }}
+  {{- with $svc.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- if $root.Values.migrations.enabled }}
+  initContainers:
+    - name: migrate
+      image: {{ include "orderflow.image" (dict "image" $svc.image "defaultTag" $root.Chart.AppVersion) | quote }}
+      imagePullPolicy: {{ $svc.image.pullPolicy }}
+      args: ["migrate", {{ .name | quote }}]
+      env:
+        {{- include "orderflow.database.env" . | nindent 8 }}
+      resources:
+        {{- toYaml $root.Values.migrations.resources | nindent 8 }}
+      securityContext:
+        {{- include "orderflow.containerSecurityContext" . | nindent 8 }}
+      volumeMounts:
+        - {name: tmp, mountPath: /tmp}
+  {{- end }}
+  containers:
+    - name: {{ .name }}
+      image: {{ include "orderflow.image" (dict "image" $svc.image "defaultTag" $root.Chart.AppVersion) | quote }}
+      imagePullPolicy: {{ $svc.image.pullPolicy }}
+      args: ["serve", {{ .name | quote }}, "--host", "0.0.0.0", "--port", "8000", "--log-level", {{ $svc.logLevel | quote }}]
+      ports:
+        - name: http
+          containerPort: 8000
+          protocol: TCP
+      env:
+        {{- include "orderflow.service.env" . | nindent 8 }}
+      {{- include "orderflow.service.probes" . | nindent 6 }}
+      resources:
+        {{- toYaml (eq .role "relay" | ternary $svc.relay.resources $svc.resources) | nindent 8 }}
+      securityContext:
+        {{- include "orderflow.containerSecurityContext" . | nindent 8 }}
+      volumeMounts:
+        - {name: tmp, mountPath: /tmp}
+        {{- if include "orderflow.kafka.caVolume" . }}
+        - name: kafka-ca
+          mountPath: {{ include "orderflow.kafka.caMountPath" . }}
+          readOnly: true
+        {{- end }}
+  volumes:
+    - name: tmp
+      emptyDir:
+        sizeLimit: 64Mi
+    {{- include "orderflow.kafka.caVolume" . | nindent 4 }}
+  {{- with $svc.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $svc.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $svc.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $svc.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
