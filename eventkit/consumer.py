@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias
@@ -26,6 +26,10 @@ from eventkit.envelope import CloudEvent, from_record
 from eventkit.errors import EventError, PermanentFailure
 from eventkit.events import EventData
 from eventkit.messaging import MessagingTables, UnitOfWork
+from eventkit.observability.lag import report_lag
+from eventkit.observability.logs import event_logged
+from eventkit.observability.metrics import DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_DURATION
+from eventkit.observability.spans import batch_span, process_span
 from eventkit.producer import EventProducer
 from eventkit.retry import Origin, dlq_topic, failed_record, retry_delay, retry_topic
 from eventkit.settings import KafkaSettings
@@ -41,6 +45,7 @@ class ConsumerOptions(BaseModel):
     retry_levels: int = Field(3, ge=0, description="Retry topics before the dead-letter topic")
     retry_backoff_seconds: float = Field(1.0, ge=0, description="Delay of retry level 1; x4 per level")
     liveness_seconds: float = Field(60.0, gt=0, description="No poll for this long fails /livez")
+    lag_interval_seconds: float = Field(10.0, gt=0, description="How often the lag gauge is refreshed")
 
 
 @dataclass
@@ -55,8 +60,15 @@ class _Work:
 class _Failure:
     record: Record
     origin: Origin
+    event_type: str
     error: BaseException
     permanent: bool
+
+
+@dataclass
+class _Handled:
+    failures: list[_Failure]
+    published: list[CloudEvent]
 
 
 class _HandlerFailed(Exception):
@@ -88,7 +100,7 @@ class EventConsumer:
         tables: MessagingTables,
         producer: EventProducer,
         options: ConsumerOptions | None = None,
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[Sequence[CloudEvent]], None] | None = None,
     ) -> None:
         self._kafka = kafka
         self.group_id = kafka.topic(group_id)
@@ -130,6 +142,8 @@ class EventConsumer:
 
     async def run(self) -> None:
         assert self._consumer is not None
+        lag = report_lag(self._consumer, self.group_id, self._options.lag_interval_seconds)
+        reporter = asyncio.create_task(lag, name=f"{self.group_id}-lag")
         try:
             while not self._stopping.is_set():
                 self._last_poll = time.monotonic()
@@ -146,6 +160,8 @@ class EventConsumer:
                             self._consumer.seek(tp, records[0].offset)
                     await asyncio.sleep(1.0)
         finally:
+            reporter.cancel()
+            await asyncio.gather(reporter, return_exceptions=True)
             self._stopped.set()
 
     async def stop(self) -> None:
@@ -173,19 +189,20 @@ class EventConsumer:
                 try:
                     event = from_record(list(record.headers), record.value)
                 except EventError as error:
-                    failures.append(_Failure(record, origin, error, permanent=True))
+                    failures.append(_Failure(record, origin, "invalid", error, permanent=True))
                     continue
                 handler = self._handlers.get(event.type)
                 if handler is not None:
                     work.append(_Work(record, origin, event, handler))
         if work:
-            failures += await self._handle(work)
+            handled = await self._handle(work)
+            failures += handled.failures
+            if handled.published and self._on_commit is not None:
+                self._on_commit(handled.published)
         if failures:
             await self._route(failures)
         if commits:
             await self._consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in commits.items()})
-        if work and self._on_commit is not None:
-            self._on_commit()
 
     def _not_due(self, record: Record, origin: Origin) -> float:
         delay = retry_delay(origin.retry_level, self._options.retry_backoff_seconds)
@@ -201,7 +218,7 @@ class EventConsumer:
         loop = asyncio.get_running_loop()
         loop.call_later(wait, lambda: tp in consumer.assignment() and consumer.resume(tp))
 
-    async def _handle(self, work: list[_Work]) -> list[_Failure]:
+    async def _handle(self, work: list[_Work]) -> _Handled:
         """The batch in one transaction; a failing record is set aside and the rest applied again.
 
         Each record's handler runs at most once per delivery that fails it, so a flaky dependency is not hit
@@ -211,38 +228,60 @@ class EventConsumer:
         pending = list(work)
         while pending:
             try:
-                await self._transaction(pending)
-                return failures
+                return _Handled(failures, await self._transaction(pending))
             except _HandlerFailed as failed:
                 item, error = failed.item, failed.error
                 permanent = isinstance(error, PermanentFailure)
-                if not permanent:
-                    log.warning("consumer %s: %s failed: %r", self.group_id, item.event.id, error)
-                failures.append(_Failure(item.record, item.origin, error, permanent))
+                failures.append(_Failure(item.record, item.origin, item.event.type, error, permanent))
                 pending.remove(item)
-        return failures
+        return _Handled(failures, [])
 
-    async def _transaction(self, work: list[_Work]) -> None:
+    async def _transaction(self, work: list[_Work]) -> list[CloudEvent]:
+        """Apply `work` in one transaction; the events its handlers published once it committed."""
         inbox = self._tables.inbox
-        async with self._sessions.begin() as session:
-            ids = {item.event.id for item in work}
-            already = select(inbox.c.event_id).where(inbox.c.consumer == self.group_id, inbox.c.event_id.in_(ids))
-            seen = set(await session.scalars(already))
-            uow = UnitOfWork(session, self._tables)
-            now = datetime.now(UTC)
-            fresh = []
-            for item in work:
-                if item.event.id in seen:
-                    continue  # redelivered: its effects are already committed
-                seen.add(item.event.id)
+        fresh: list[_Work] = []
+        duplicates: list[_Work] = []
+        with batch_span(self.group_id, len(work)):
+            async with self._sessions.begin() as session:
+                ids = {item.event.id for item in work}
+                already = select(inbox.c.event_id).where(inbox.c.consumer == self.group_id, inbox.c.event_id.in_(ids))
+                seen = set(await session.scalars(already))
+                uow = UnitOfWork(session, self._tables)
+                for item in work:
+                    if item.event.id in seen:
+                        duplicates.append(item)  # redelivered: its effects are already committed
+                        continue
+                    seen.add(item.event.id)
+                    await self._apply_one(uow, item)
+                    fresh.append(item)
+                if fresh:
+                    now = datetime.now(UTC)
+                    rows = [
+                        {"consumer": self.group_id, "event_id": item.event.id, "processed_at": now} for item in fresh
+                    ]
+                    await session.execute(insert(inbox), rows)
+                await uow.flush()
+        for items, outcome in ((fresh, "processed"), (duplicates, "duplicate")):
+            for item in items:
+                EVENTS_CONSUMED.labels(self.group_id, item.event.type, outcome).inc()
+        return uow.published
+
+    async def _apply_one(self, uow: UnitOfWork, item: _Work) -> None:
+        """One handler call inside its record's process span, which records the handler's own error."""
+        started = time.perf_counter()
+        try:
+            with process_span(item.record, self.group_id, item.event), event_logged(item.event):
                 try:
                     await item.handler(uow, item.event)
                 except Exception as error:
-                    raise _HandlerFailed(item, error) from error
-                fresh.append({"consumer": self.group_id, "event_id": item.event.id, "processed_at": now})
-            if fresh:
-                await session.execute(insert(inbox), fresh)
-            await uow.flush()
+                    # Logged here, so the line carries the trace, order and event; permanent ones go quietly.
+                    if not isinstance(error, PermanentFailure):
+                        log.warning("consumer %s: %s failed: %r", self.group_id, item.event.id, error)
+                    raise
+        except Exception as error:
+            raise _HandlerFailed(item, error) from error
+        finally:
+            HANDLER_DURATION.labels(self.group_id, item.event.type).observe(time.perf_counter() - started)
 
     async def _route(self, failures: list[_Failure]) -> None:
         """Send failures on and wait for Kafka's acknowledgement before their offsets are committed."""
@@ -258,3 +297,8 @@ class EventConsumer:
             record = failed_record(failure.record, failure.origin, self.group_id, failure.error)
             outgoing.append((topic, record))
         await self._producer.send_all(outgoing)
+        for failure, (topic, _) in zip(failures, outgoing, strict=True):
+            EVENTS_CONSUMED.labels(self.group_id, failure.event_type, "failed").inc()
+            if topic == dlq_topic(failure.origin.topic):
+                error = type(failure.error).__qualname__
+                DEAD_LETTERS.labels(self.group_id, failure.origin.topic, failure.event_type, error).inc()

@@ -117,6 +117,15 @@ def header(headers: ConsumedHeaders, name: str) -> str | None:
     return None
 
 
+def header_text(headers: ConsumedHeaders, name: str) -> str:
+    """The last header called `name` decoded leniently, or "": for metric labels and span attributes, which must
+    describe even a malformed record on its way to the dead-letter topic."""
+    for key, value in reversed(headers):
+        if key == name:
+            return (value or b"").decode(errors="replace")
+    return ""
+
+
 def _required_header(headers: ConsumedHeaders, name: str) -> str:
     value = header(headers, name)
     if value is None:

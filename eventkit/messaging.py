@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.envelope import CloudEvent, Headers, KafkaRecord, to_record
+from eventkit.observability.spans import context_headers
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 _Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -92,9 +93,16 @@ class UnitOfWork:
     _rows: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(self, event: CloudEvent, *, extra_headers: Headers = ()) -> None:
-        """Stage `event` for the outbox; it is written by `flush`, inside the caller's transaction."""
+        """Stage `event` for the outbox; it is written by `flush`, inside the caller's transaction.
+
+        The current trace context goes with it, so the relay's send span continues the trace of the request or
+        event that caused this one; a trace context among `extra_headers` takes precedence.
+        """
         self.published.append(event)
-        self._rows.append(outbox_row(event.data.TOPIC, to_record(event, extra_headers=extra_headers)))
+        given = {name for name, _ in extra_headers}
+        tracing = [(name, value) for name, value in context_headers() if name not in given]
+        record = to_record(event, extra_headers=[*extra_headers, *tracing])
+        self._rows.append(outbox_row(event.data.TOPIC, record))
 
     async def flush(self) -> None:
         """Write staged events with one multi-row insert (not one statement per event)."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-from alembic import command
+from alembic import command, context
 from alembic.config import Config
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -21,3 +25,42 @@ def upgrade(script_location: Path, url: str, revision: str = "head") -> None:
     if url.startswith("sqlite") and ":///" in url:
         Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(script_location, url), revision)
+
+
+def run_env(target_metadata: MetaData) -> None:
+    """The body of every service's Alembic `env.py`, for SQLite (aiosqlite) and PostgreSQL (asyncpg) alike.
+
+    Async drivers are driven through `run_sync`; SQLite runs in batch mode because it alters a table only by
+    copying it. Offline mode (`--sql`) renders the SQL instead of running it.
+    """
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no sqlalchemy.url in the Alembic config (see eventkit.migrate.alembic_config)")
+    if context.is_offline_mode():
+        context.configure(
+            url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=url.startswith("sqlite")
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        # NullPool: a one-off migration keeps no connection after it finishes.
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(migrate)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -16,14 +16,16 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
-from eventkit.envelope import KafkaRecord
+from eventkit.envelope import KafkaRecord, header_text
+from eventkit.observability.metrics import EVENTS_PRODUCED
+from eventkit.observability.spans import end_send, start_send
 from eventkit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -124,10 +126,14 @@ class EventProducer:
                 f"{self._unacknowledged} records wait for Kafka at {self._settings.bootstrap_servers}; "
                 "ORDERFLOW_PRODUCER_BUFFER_RECORDS is the bound"
             )
+        record, span = start_send(topic, record)
         item = _Pending(topic, record)
         self._unacknowledged += 1
         deadline = asyncio.get_running_loop().call_later(self._settings.producer_buffer_seconds, self._expire, item)
         item.delivered.add_done_callback(lambda _: deadline.cancel())
+        item.delivered.add_done_callback(self._count_outcome(topic, header_text(record.headers, "ce_type")))
+        if span is not None:
+            item.delivered.add_done_callback(lambda delivered: end_send(span, delivered))
         self._buffer.append(item)
         self._wakeup.set()
         return item.delivered
@@ -167,6 +173,15 @@ class EventProducer:
                 continue
             self._buffer.popleft()
             sent.add_done_callback(lambda done, item=item: self._settle(item, done))
+
+    def _count_outcome(self, topic: str, event_type: str) -> Callable[[asyncio.Future[RecordMetadata]], None]:
+        labels = (self._client_id, topic, event_type)
+
+        def count(delivered: asyncio.Future[RecordMetadata]) -> None:
+            ok = not delivered.cancelled() and delivered.exception() is None
+            EVENTS_PRODUCED.labels(*labels, "ok" if ok else "error").inc()
+
+        return count
 
     def _expire(self, item: _Pending) -> None:
         if not item.delivered.done():

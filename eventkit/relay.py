@@ -15,14 +15,16 @@ import fcntl
 import logging
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventkit.database import is_sqlite
 from eventkit.envelope import KafkaRecord
 from eventkit.messaging import decode_headers
+from eventkit.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from eventkit.producer import EventProducer, ProducerUnavailable
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,22 @@ class OutboxRelay:
             await connection.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
         return len(rows)
 
+    async def report_backlog(self, interval: float = 10.0) -> None:
+        """Refresh the backlog gauges forever, leader or not: a stuck leader is what they must reveal."""
+        backlog, oldest_age = OUTBOX_BACKLOG.labels(self._name), OUTBOX_OLDEST_AGE.labels(self._name)
+        outbox = self._outbox
+        while True:
+            try:
+                async with self._engine.connect() as connection:
+                    count, oldest = (
+                        await connection.execute(select(func.count(), func.min(outbox.c.created_at)))
+                    ).one()
+                backlog.set(count)
+                oldest_age.set(0 if oldest is None else (datetime.now(UTC) - _aware(oldest)).total_seconds())
+            except Exception as error:
+                log.warning("relay %s: outbox backlog not measured: %r", self._name, error)
+            await asyncio.sleep(interval)
+
     @contextlib.asynccontextmanager
     async def _leadership(self) -> AsyncIterator[AsyncConnection]:
         async with self._engine.connect() as connection:
@@ -117,6 +135,11 @@ class OutboxRelay:
             await asyncio.sleep(1.0)
         self.leader = True
         log.info("relay %s: leader", self._name)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _try_advisory_lock(connection: AsyncConnection, key: int) -> bool:

@@ -1,4 +1,4 @@
-"""The host every service runs in: settings, database, producer, consumer, outbox relay and health routes.
+"""The host every service runs in: settings, database, producer, consumer, outbox relay, health and metrics.
 
 A service describes itself with a `ServiceSpec` (its tables, its event handlers, its HTTP routers) and
 `create_app` wires the rest, so the three services share one bootstrap instead of three copies.
@@ -20,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eventkit.consumer import ConsumerOptions, EventConsumer, Handler
 from eventkit.database import make_engine, make_sessions
+from eventkit.envelope import CloudEvent
 from eventkit.events import EventData
 from eventkit.messaging import MessagingTables, UnitOfWork
+from eventkit.observability.instrument import instrument_app, instrument_engine
+from eventkit.observability.metrics import HttpMetrics, metrics_router
 from eventkit.producer import EventProducer
 from eventkit.relay import OutboxRelay
 from eventkit.settings import KafkaSettings
@@ -55,6 +58,7 @@ class ServiceContext:
     producer: EventProducer
     consumer: EventConsumer | None = None
     relay: OutboxRelay | None = None
+    on_committed: CommitObserver | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @contextlib.asynccontextmanager
@@ -64,11 +68,19 @@ class ServiceContext:
             uow = UnitOfWork(session, self.tables)
             yield uow
             await uow.flush()
-        if self.relay is not None and uow.published:
+        if uow.published:
+            self.committed(uow.published)
+
+    def committed(self, events: Sequence[CloudEvent]) -> None:
+        """Events of a committed transaction (a request's, a batch's): publish them now, let the service count."""
+        if self.relay is not None:
             self.relay.wake()
+        if self.on_committed is not None:
+            self.on_committed(events)
 
 
 BackgroundTask = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+CommitObserver = Callable[[Sequence[CloudEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ class ServiceSpec:
     handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
     background: Sequence[BackgroundTask] = ()
+    # Sees the events of every committed transaction, e.g. to count outcomes only once they are durable.
+    on_committed: CommitObserver | None = None
     title: str = ""
 
 
@@ -96,6 +110,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, kafka: KafkaSetting
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url_for(spec.name))
+        instrument_engine(engine)
         producer = EventProducer(kafka_settings, client_id=spec.name)
         await producer.start()
         context = ServiceContext(
@@ -106,10 +121,12 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, kafka: KafkaSetting
             tables=spec.tables,
             kafka=kafka_settings,
             producer=producer,
+            on_committed=spec.on_committed,
         )
         if settings.relay_enabled:
             context.relay = OutboxRelay(engine, spec.tables.outbox, producer, name=spec.name)
             context.tasks.append(asyncio.create_task(context.relay.run(), name=f"{spec.name}-relay"))
+            context.tasks.append(asyncio.create_task(context.relay.report_backlog(), name=f"{spec.name}-backlog"))
         if settings.consumer_enabled and spec.handlers:
             context.consumer = EventConsumer(
                 kafka_settings,
@@ -119,7 +136,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, kafka: KafkaSetting
                 tables=spec.tables,
                 producer=producer,
                 options=settings.consumer,
-                on_commit=context.relay.wake if context.relay else None,
+                on_commit=context.committed,
             )
             await context.consumer.start()
             context.tasks.append(asyncio.create_task(context.consumer.run(), name=f"{spec.name}-consumer"))
@@ -139,7 +156,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, kafka: KafkaSetting
             await engine.dispose()
 
     app = FastAPI(title=spec.title or f"orderflow {spec.name}", lifespan=lifespan)
+    app.add_middleware(HttpMetrics, service=spec.name)
+    instrument_app(app)
     app.include_router(_health_router())
+    app.include_router(metrics_router())
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from eventkit.migrate import upgrade
+from eventkit.observability.setup import configure_process
 from eventkit.service import ServiceSettings
 
 console = Console()
@@ -56,9 +57,10 @@ def serve(
     port: Annotated[
         int | None, typer.Option(help="TCP port (default: orders 8000, inventory 8001, payments 8002)")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    log_level: Annotated[str, typer.Option(help="Log level of the service and uvicorn")] = "info",
 ) -> None:
     """Run one service: HTTP API, event consumer and outbox relay in one process (uvicorn)."""
+    configure_process(service.value, log_level)
     uvicorn.run(
         f"services.{service.value}.app:create_app",
         factory=True,
@@ -68,6 +70,7 @@ def serve(
         http="httptools" if _installed("httptools") else "h11",
         access_log=False,  # a log line per request costs more than the request at load-test rates
         log_level=log_level,
+        log_config=None,  # uvicorn's lines go through the process's structured logging like all others
         # In-flight requests (long polls included) get this long after SIGTERM before the lifespan shutdown.
         timeout_graceful_shutdown=5,
     )

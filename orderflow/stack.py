@@ -24,6 +24,7 @@ from rich.table import Table
 
 from eventkit.consumer import ConsumerOptions
 from eventkit.migrate import upgrade
+from eventkit.observability.tracing import TRACE_FILE_ENV
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics, topic_plan
 from orderflow.cache import ToolMissing
@@ -56,6 +57,7 @@ class LocalStack:
     broker: LocalBroker | None = None
     database: LocalPostgres | None = None
     bootstrap: str = ""
+    trace_file: Path | None = None
     children: list[ServiceProcess] = field(default_factory=list)
 
     @property
@@ -91,6 +93,8 @@ class LocalStack:
     def start_services(self, ports: dict[Service, int], urls: dict[Service, str], timeout: float) -> None:
         for service, port in ports.items():
             env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ORDERFLOW_DATABASE_URL": urls[service]}
+            if self.trace_file is not None:
+                env[TRACE_FILE_ENV] = str(self.trace_file)
             child = ServiceProcess(service.value, port, self.logs / f"{service.value}.log", env)
             self.children.append(child)
             child.start()
@@ -153,9 +157,12 @@ def up(
     state_dir: Annotated[Path | None, typer.Option(help="Data and logs (default: .orderflow)")] = None,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions per topic")] = 6,
     ready_timeout: Annotated[float, typer.Option(help="Seconds the services may take to become ready")] = 90.0,
+    trace_file: Annotated[
+        Path | None, typer.Option(help="Append every span to this file as OTLP JSON lines; read by `orderflow trace`")
+    ] = None,
 ) -> None:
     """Start Kafka, create the topics, migrate, run the three services with demo stock until Ctrl-C."""
-    stack = LocalStack((state_dir or local_state_dir()).resolve())
+    stack = LocalStack((state_dir or local_state_dir()).resolve(), trace_file=trace_file and trace_file.resolve())
     ports = {Service.orders: orders_port, Service.inventory: inventory_port, Service.payments: payments_port}
     busy = [f"{service.value} port {port}" for service, port in ports.items() if port_in_use(port)]
     if busy:

@@ -14,6 +14,7 @@ from eventkit.settings import KafkaSettings
 from services.orders.api import router
 from services.orders.consumer import HANDLERS
 from services.orders.handlers import cancel_stale_orders
+from services.orders.metrics import count_outcomes
 from services.orders.repository import metadata, tables
 from services.orders.settings import OrdersSettings, orders_settings
 
@@ -48,6 +49,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     routers=[router],
     background=[sweep_stale_orders],
+    on_committed=count_outcomes,
     title="orderflow orders",
 )
 

@@ -39,7 +39,8 @@ async def test_an_event_survives_produce_and_consume_with_headers_intact(kafka: 
 
     assert consumed.partition == metadata.partition
     assert consumed.key == str(placed.order_id).encode()
-    assert list(consumed.headers) == record.headers
+    # A tracing producer (an SDK provider installed) replaces the span id with its send span's: same trace.
+    assert [h for h in consumed.headers if h[0] != "traceparent"] == [h for h in record.headers if h != traceparent]
     assert dict(consumed.headers)["ce_type"] == b"orderflow.order.placed.v1"
-    assert traceparent in consumed.headers
+    assert dict(consumed.headers)["traceparent"].split(b"-")[1] == traceparent[1].split(b"-")[1]
     assert from_record(consumed.headers, consumed.value) == event

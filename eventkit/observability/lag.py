@@ -1,0 +1,62 @@
+"""Consumer lag per partition (log end offset minus committed offset), as the consumer itself sees it.
+
+Each consumer reports the partitions assigned to it, so a group's lag is the sum over its members; a
+partition without a committed offset lags by everything still retained in it (the consumer reads from the
+earliest offset).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from eventkit.observability.metrics import CONSUMER_LAG
+
+log = logging.getLogger(__name__)
+
+
+async def report_lag(consumer: AIOKafkaConsumer, group: str, interval: float) -> None:
+    """Refresh the lag of `consumer`'s assignment every `interval` seconds, until cancelled."""
+    gauge = LagGauge(group)
+    try:
+        while True:
+            try:
+                gauge.show(await partition_lag(consumer, consumer.assignment()))
+            except KafkaError as error:  # a rebalance or a broker blip: the next round will do
+                log.debug("consumer %s: lag not measured: %r", group, error)
+            await asyncio.sleep(interval)
+    finally:
+        gauge.clear()
+
+
+async def partition_lag(consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+    if not partitions:
+        return {}
+    ordered = sorted(partitions)
+    ends: dict[TopicPartition, int] = await consumer.end_offsets(ordered)
+    committed = dict(zip(ordered, await asyncio.gather(*(consumer.committed(tp) for tp in ordered)), strict=True))
+    never = [tp for tp, offset in committed.items() if offset is None]
+    starts: dict[TopicPartition, int] = await consumer.beginning_offsets(never) if never else {}
+    return {tp: max(ends[tp] - (starts[tp] if offset is None else offset), 0) for tp, offset in committed.items()}
+
+
+class LagGauge:
+    """The lag gauge of one group's member: partitions it no longer owns disappear instead of going stale."""
+
+    def __init__(self, group: str) -> None:
+        self._group = group
+        self._shown: set[tuple[str, str]] = set()
+
+    def show(self, lag: dict[TopicPartition, int]) -> None:
+        current = {(tp.topic, str(tp.partition)): value for tp, value in lag.items()}
+        for topic, partition in self._shown - current.keys():
+            CONSUMER_LAG.remove(self._group, topic, partition)
+        for (topic, partition), value in current.items():
+            CONSUMER_LAG.labels(self._group, topic, partition).set(value)
+        self._shown = set(current)
+
+    def clear(self) -> None:
+        self.show({})

@@ -1,0 +1,91 @@
+"""The Prometheus metrics every service exposes on `/metrics`, and the ASGI middleware measuring HTTP.
+
+Metrics live in the process-wide default registry. Each carries the service (or consumer group) as a label
+because tests run all three services in one process; in a pod the label is constant and costs nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+
+HTTP_REQUESTS = Counter(
+    "orderflow_http_requests",
+    "HTTP requests answered, by route template and status",
+    ["service", "method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "orderflow_http_request_duration_seconds", "HTTP request duration by route template", ["service", "method", "route"]
+)
+EVENTS_PRODUCED = Counter(
+    "orderflow_events_produced",
+    "Records sent to Kafka, by outcome (ok: acknowledged)",
+    ["service", "topic", "type", "outcome"],
+)
+EVENTS_CONSUMED = Counter(
+    "orderflow_events_consumed",
+    "Records consumed, by outcome: processed, duplicate (already in the inbox) or failed",
+    ["group", "type", "outcome"],
+)
+HANDLER_DURATION = Histogram("orderflow_handler_duration_seconds", "Event handler duration", ["group", "type"])
+DEAD_LETTERS = Counter(
+    "orderflow_dead_letters", "Records a group sent to a dead-letter topic", ["group", "topic", "type", "error"]
+)
+CONSUMER_LAG = Gauge("orderflow_consumer_lag", "Log end offset minus committed offset", ["group", "topic", "partition"])
+OUTBOX_BACKLOG = Gauge("orderflow_outbox_backlog", "Outbox rows not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "orderflow_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when empty)", ["service"]
+)
+
+# Probes and scrapes would drown the traffic that matters; they are neither measured nor traced.
+UNOBSERVED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class HttpMetrics:
+    """ASGI middleware: requests and durations by route template (`/orders/{order_id}`), never raw paths."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNOBSERVED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app raises before answering
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            # The router stores the matched route in the scope; unmatched paths share one label value.
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+
+
+def metrics_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,130 @@
+"""Messaging spans by the OpenTelemetry conventions, with the W3C trace context carried in Kafka headers.
+
+One trace per order: a unit of work stores the current context with each outbox row (`context_headers`);
+the producer's `send <topic>` span continues the context found in a record's headers and replaces it with
+its own; a consumer's `process <topic>` span is a child of that send span and links to it. Retry and
+dead-letter records keep their headers, so later attempts and replays stay in the original trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from aiokafka.structs import RecordMetadata
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from eventkit.envelope import ConsumedHeaders, Headers, KafkaRecord, header_text
+from eventkit.observability.tracing import enabled, tracer
+
+if TYPE_CHECKING:
+    from eventkit.consumer import Record
+    from eventkit.envelope import CloudEvent
+
+_KAFKA: dict[str, AttributeValue] = {"messaging.system": "kafka"}
+
+
+def context_headers() -> list[tuple[str, bytes]]:
+    """The current trace context as record headers (`traceparent`, `tracestate`); empty when not tracing."""
+    if not enabled():
+        return []
+    return _as_headers(otel_context.get_current())
+
+
+def start_send(topic: str, record: KafkaRecord) -> tuple[KafkaRecord, Span | None]:
+    """A PRODUCER span continuing the record's stored context, and the record carrying the span's context."""
+    if not enabled():
+        return record, None
+    parent = _extract(record.headers, otel_context.get_current())
+    span = tracer().start_span(
+        f"send {topic}",
+        context=parent,
+        kind=SpanKind.PRODUCER,
+        attributes={
+            **_KAFKA,
+            "messaging.operation.type": "send",
+            "messaging.destination.name": topic,
+            "messaging.kafka.message.key": record.key.decode(errors="replace"),
+            "messaging.message.id": header_text(record.headers, "ce_id"),
+            "cloudevents.event_type": header_text(record.headers, "ce_type"),
+        },
+    )
+    own = _as_headers(trace.set_span_in_context(span))
+    replaced = {name for name, _ in own}
+    headers = [(name, value) for name, value in record.headers if name not in replaced] + own
+    return KafkaRecord(record.key, record.value, headers), span
+
+
+def end_send(span: Span, delivered: asyncio.Future[RecordMetadata]) -> None:
+    """End the send span when Kafka acknowledged the record (or did not)."""
+    if delivered.cancelled():
+        span.set_status(Status(StatusCode.ERROR, "cancelled"))
+    elif (error := delivered.exception()) is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, repr(error)))
+    else:
+        metadata = delivered.result()
+        span.set_attribute("messaging.destination.partition.id", str(metadata.partition))
+        span.set_attribute("messaging.kafka.offset", metadata.offset)
+    span.end()
+
+
+@contextlib.contextmanager
+def process_span(record: Record, group: str, event: CloudEvent) -> Iterator[None]:
+    """The current span while a handler applies `event`: child of the send span, and linked to it."""
+    if not enabled():
+        yield
+        return
+    parent = _extract(list(record.headers), otel_context.Context())
+    sent = trace.get_current_span(parent).get_span_context()
+    with tracer().start_as_current_span(
+        f"process {record.topic}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        links=[Link(sent)] if sent.is_valid else [],
+        attributes={
+            **_KAFKA,
+            "messaging.operation.type": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.kafka.message.key": (record.key or b"").decode(errors="replace"),
+            "messaging.consumer.group.name": group,
+            "messaging.message.id": event.id,
+            "cloudevents.event_type": event.type,
+        },
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def batch_span(group: str, size: int) -> Iterator[None]:
+    """The batch's database transaction (inbox, outbox, commit), apart from the records' own traces."""
+    if not enabled():
+        yield
+        return
+    attributes: dict[str, AttributeValue] = {
+        **_KAFKA,
+        "messaging.consumer.group.name": group,
+        "messaging.batch.message_count": size,
+    }
+    # A root of its own: the batch mixes records of many traces, each already holding its process span.
+    with tracer().start_as_current_span("apply batch", context=otel_context.Context(), attributes=attributes):
+        yield
+
+
+def _extract(headers: ConsumedHeaders | Headers, base: otel_context.Context) -> otel_context.Context:
+    fields = propagate.get_global_textmap().fields
+    carrier = {name: value.decode(errors="replace") for name, value in headers if name in fields and value is not None}
+    return propagate.extract(carrier, context=base) if carrier else base
+
+
+def _as_headers(context: otel_context.Context) -> list[tuple[str, bytes]]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=context)
+    return [(name, value.encode()) for name, value in carrier.items()]

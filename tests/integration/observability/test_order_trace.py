@@ -1,0 +1,128 @@
+"""One order through the real broker is one trace: HTTP, outbox relay, Kafka, and every service's handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+from tests.conftest import KafkaCluster
+from tests.e2e.local_stack import running_stack, sqlite_urls
+
+pytestmark = pytest.mark.kafka
+
+
+async def _spans_until(
+    exporter: InMemorySpanExporter, done: Callable[[Sequence[ReadableSpan]], bool], timeout: float = 30
+) -> Sequence[ReadableSpan]:
+    deadline = time.monotonic() + timeout
+    while not done(spans := exporter.get_finished_spans()):
+        assert time.monotonic() < deadline, f"spans incomplete: {sorted(span.name for span in spans)}"
+        await asyncio.sleep(0.1)
+    return spans
+
+
+def _one(spans: Sequence[ReadableSpan], name: str, **attributes: object) -> ReadableSpan:
+    found = [
+        span
+        for span in spans
+        if span.name == name and all((span.attributes or {}).get(key) == value for key, value in attributes.items())
+    ]
+    assert len(found) == 1, f"{len(found)} spans {name} {attributes}"
+    return found[0]
+
+
+def _id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    span_id: int = span.context.span_id
+    return span_id
+
+
+def _parent(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent is not None else None
+
+
+def _assert_child_and_link(child: ReadableSpan, parent: ReadableSpan) -> None:
+    assert _parent(child) == _id(parent)
+    assert [link.context.span_id for link in child.links] == [_id(parent)]
+
+
+async def test_an_order_is_one_trace_from_the_request_through_every_service(
+    spans: InMemorySpanExporter, kafka: KafkaCluster, tmp_path: Path
+) -> None:
+    settings = await kafka.isolated(partitions=3, retry_levels=1)
+    ns = settings.namespace
+    async with running_stack(settings, sqlite_urls(tmp_path)) as stack:
+        await stack.set_stock("SKU-T", 5)
+        spans.clear()
+        order_id = await stack.place("trace-alice", ("SKU-T", 1, "2.00"))
+        assert (await stack.outcome(order_id))["status"] == "CONFIRMED"
+
+        def answered(finished: Sequence[ReadableSpan]) -> bool:
+            orders_processed = [
+                span
+                for span in finished
+                if span.attributes and span.attributes.get("messaging.consumer.group.name") == f"{ns}orders"
+            ]
+            return len(orders_processed) >= 2
+
+        finished = await _spans_until(spans, answered)
+
+    request = _one(finished, "POST /orders")
+    assert request.kind is SpanKind.SERVER
+    assert request.context is not None
+    trace_id = request.context.trace_id
+    in_trace = [span for span in finished if span.context is not None and span.context.trace_id == trace_id]
+
+    placed = _one(
+        in_trace,
+        f"send {ns}orders",
+        **{"messaging.kafka.message.key": order_id, "cloudevents.event_type": "orderflow.order.placed.v1"},
+    )
+    assert placed.kind is SpanKind.PRODUCER
+    assert _parent(placed) == _id(request)
+    assert placed.attributes is not None
+    assert placed.attributes["messaging.system"] == "kafka"
+    assert placed.attributes["messaging.destination.name"] == f"{ns}orders"
+    assert {"messaging.destination.partition.id", "messaging.kafka.offset", "messaging.message.id"} <= set(
+        placed.attributes
+    )
+
+    for service, topic, answer in (
+        ("inventory", "inventory", "stock.reserved"),
+        ("payments", "payments", "payment.captured"),
+    ):
+        handled = _one(
+            in_trace,
+            f"process {ns}orders",
+            **{
+                "messaging.consumer.group.name": f"{ns}{service}",
+                "cloudevents.event_type": "orderflow.order.placed.v1",
+            },
+        )
+        assert handled.kind is SpanKind.CONSUMER
+        _assert_child_and_link(handled, placed)
+        assert handled.attributes is not None
+        assert handled.attributes["messaging.message.id"] == placed.attributes["messaging.message.id"]
+        assert handled.attributes["messaging.kafka.message.key"] == order_id
+        assert (
+            handled.attributes["messaging.destination.partition.id"]
+            == placed.attributes["messaging.destination.partition.id"]
+        )
+        assert handled.attributes["messaging.kafka.offset"] == placed.attributes["messaging.kafka.offset"]
+
+        sent = _one(in_trace, f"send {ns}{topic}", **{"cloudevents.event_type": f"orderflow.{answer}.v1"})
+        assert _parent(sent) == _id(handled)
+        back = _one(in_trace, f"process {ns}{topic}", **{"messaging.consumer.group.name": f"{ns}orders"})
+        _assert_child_and_link(back, sent)
+
+    # The handlers' statements are inside their process spans; the request's insert inside the request.
+    statements = [span for span in in_trace if span.kind is SpanKind.CLIENT]
+    assert any(_parent(span) == _id(request) for span in statements)
+    assert all(span.name not in ("GET /readyz", "GET /livez") for span in finished)
