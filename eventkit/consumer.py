@@ -44,7 +44,9 @@ class ConsumerOptions(BaseModel):
     batch_size: int = Field(500, gt=0, description="Records per poll, applied in one transaction")
     retry_levels: int = Field(3, ge=0, description="Retry topics before the dead-letter topic")
     retry_backoff_seconds: float = Field(1.0, ge=0, description="Delay of retry level 1; x4 per level")
-    liveness_seconds: float = Field(60.0, gt=0, description="No poll for this long fails /livez")
+    liveness_seconds: float = Field(
+        60.0, gt=0, description="No poll, or lag without a fetched record, for this long fails /livez"
+    )
     lag_interval_seconds: float = Field(10.0, gt=0, description="How often the lag gauge is refreshed")
 
 
@@ -114,6 +116,7 @@ class EventConsumer:
         self._membership = _Membership()
         self._consumer: AIOKafkaConsumer | None = None
         self._last_poll = time.monotonic()
+        self._last_progress = time.monotonic()  # a record fetched, or nothing left to fetch
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
 
@@ -137,12 +140,22 @@ class EventConsumer:
         return self._membership.joined.is_set()
 
     def alive(self) -> bool:
-        """False once the poll loop has not turned for `liveness_seconds` (a hung fetch or handler)."""
-        return time.monotonic() - self._last_poll < self._options.liveness_seconds
+        """False when the poll loop hangs, or when it turns but fetches nothing although records wait.
+
+        The second case is a consumer whose fetcher silently stopped (as aiokafka's can after a broker
+        restart): polls return empty while the lag grows. Restarting the process is the cure.
+        """
+        now = time.monotonic()
+        limit = self._options.liveness_seconds
+        return now - self._last_poll < limit and now - self._last_progress < limit
+
+    def _lag_measured(self, total: int) -> None:
+        if total == 0:
+            self._last_progress = time.monotonic()
 
     async def run(self) -> None:
         assert self._consumer is not None
-        lag = report_lag(self._consumer, self.group_id, self._options.lag_interval_seconds)
+        lag = report_lag(self._consumer, self.group_id, self._options.lag_interval_seconds, self._lag_measured)
         reporter = asyncio.create_task(lag, name=f"{self.group_id}-lag")
         try:
             while not self._stopping.is_set():
@@ -151,6 +164,7 @@ class EventConsumer:
                 try:
                     batch = await self._consumer.getmany(timeout_ms=500)
                     if batch:
+                        self._last_progress = time.monotonic()
                         await self._apply(batch)
                 except Exception as error:
                     # Nothing of this batch was committed: rewind so it is fetched again, not skipped.

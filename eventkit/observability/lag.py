@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -18,13 +19,21 @@ from eventkit.observability.metrics import CONSUMER_LAG
 log = logging.getLogger(__name__)
 
 
-async def report_lag(consumer: AIOKafkaConsumer, group: str, interval: float) -> None:
-    """Refresh the lag of `consumer`'s assignment every `interval` seconds, until cancelled."""
+async def report_lag(
+    consumer: AIOKafkaConsumer, group: str, interval: float, measured: Callable[[int], None] | None = None
+) -> None:
+    """Refresh the lag of `consumer`'s assignment every `interval` seconds, until cancelled.
+
+    `measured` receives each total, so the consumer's liveness can tell "idle" from "stuck".
+    """
     gauge = LagGauge(group)
     try:
         while True:
             try:
-                gauge.show(await partition_lag(consumer, consumer.assignment()))
+                lag = await partition_lag(consumer, consumer.assignment())
+                gauge.show(lag)
+                if measured is not None:
+                    measured(sum(lag.values()))
             except KafkaError as error:  # a rebalance or a broker blip: the next round will do
                 log.debug("consumer %s: lag not measured: %r", group, error)
             await asyncio.sleep(interval)

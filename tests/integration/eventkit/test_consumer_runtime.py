@@ -210,3 +210,33 @@ async def test_exhausted_retries_dead_letter_and_replay_applies_the_event(harnes
         return len(await harness.effects_of("doomed")) == 1 and len(await harness.effects_of("blocked")) == 1
 
     await harness.wait_for(both_applied)
+
+
+async def test_liveness_fails_when_records_wait_but_nothing_is_fetched(harness: Harness) -> None:
+    consumer = EventConsumer(
+        harness.settings,
+        group_id="liveness",
+        handlers={OrderPlaced: harness.handle},
+        sessions=harness.sessions,
+        tables=tables,
+        producer=harness.producer,
+        options=ConsumerOptions(liveness_seconds=2, lag_interval_seconds=0.2),
+    )
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        await harness.wait_for(lambda: asyncio.sleep(0, consumer.joined()))
+        await asyncio.sleep(3)
+        assert consumer.alive(), "an idle consumer (no lag) is alive"
+        # A fetcher that silently stopped, as after a broker restart: polls return nothing while lag grows.
+        stuck = consumer._consumer
+        assert stuck is not None
+        stuck.pause(*stuck.assignment())
+        await harness.send(placed("waiting"))
+        await asyncio.sleep(3)
+        assert not consumer.alive(), "lag without a fetched record fails liveness"
+        stuck.resume(*stuck.assignment())
+        await harness.wait_for(lambda: asyncio.sleep(0, consumer.alive()))
+    finally:
+        await consumer.stop()
+        await task
