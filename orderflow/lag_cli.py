@@ -1,0 +1,98 @@
+"""`orderflow lag --group G`: a consumer group's lag per partition, computed as the ConsumerScaler does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eventkit.settings import KafkaSettings
+from operators.scaler.connection import KafkaConnection
+from operators.scaler.kafka_lag import ClientPool, LagReadError, read_offsets
+from operators.scaler.lag import PartitionLag, ResetPolicy, actionable_lag, group_lag, total_lag
+
+console = Console()
+
+
+def connection(settings: KafkaSettings) -> KafkaConnection:
+    """The scaler's connection type from the platform's `KAFKA_*` settings, credentials included."""
+    return KafkaConnection(
+        settings.bootstrap_servers,
+        settings.security_protocol,
+        sasl_mechanism=settings.sasl_mechanism,
+        username=settings.sasl_username,
+        password=settings.sasl_password.get_secret_value() if settings.sasl_password else None,
+        ca_pem=Path(settings.ssl_cafile).read_text() if settings.ssl_cafile else None,
+    )
+
+
+async def read_lag(
+    settings: KafkaSettings, group: str, topics: list[str], reset: ResetPolicy, timeout: float
+) -> tuple[list[str], list[PartitionLag]]:
+    pool = ClientPool(request_timeout=timeout)
+    try:
+        reader = await pool.get(connection(settings))
+        chosen, offsets = await read_offsets(reader, group, topics, timeout)
+    finally:
+        await pool.close()
+    return chosen, group_lag(offsets, reset)
+
+
+def lag(
+    group: Annotated[str, typer.Option("--group", "-g", help="Consumer group (the Kafka namespace prefix is added)")],
+    topic: Annotated[
+        list[str] | None, typer.Option("--topic", "-t", help="Topics (default: those the group has commits in)")
+    ] = None,
+    offset_reset_policy: Annotated[
+        str, typer.Option(help="Where partitions without a commit start: earliest or latest")
+    ] = "latest",
+    marker_tolerance: Annotated[int, typer.Option(help="Per-partition lag counted as idle (transaction markers)")] = 1,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Kafka")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Print a consumer group's lag per partition, exactly as the ConsumerScaler computes it."""
+    if offset_reset_policy not in ("earliest", "latest"):
+        raise typer.BadParameter("earliest or latest", param_hint="--offset-reset-policy")
+    reset: ResetPolicy = "earliest" if offset_reset_policy == "earliest" else "latest"
+    settings = KafkaSettings()
+    name = settings.topic(group)
+    try:
+        topics, lags = asyncio.run(read_lag(settings, name, [settings.topic(t) for t in topic or []], reset, timeout))
+    except LagReadError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    if as_json:
+        partitions = [
+            {
+                "topic": p.topic,
+                "partition": p.partition,
+                "lag": p.lag,
+                "logEndOffset": p.log_end,
+                "position": p.position,
+                "source": p.source,
+            }
+            for p in lags
+        ]
+        document = {
+            "group": name,
+            "topics": topics,
+            "lag": total_lag(lags),
+            "actionableLag": actionable_lag(lags, marker_tolerance),
+            "partitions": partitions,
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
+    if not topics:
+        console.print(f"group {name} has no commits; name topics with --topic (never all topics)")
+        return
+    table = Table(title=f"group {name}: lag {total_lag(lags)} (actionable {actionable_lag(lags, marker_tolerance)})")
+    for column in ("topic", "partition", "log end", "position", "lag", "from"):
+        table.add_column(column, justify="left" if column in ("topic", "from") else "right")
+    for p in lags:
+        table.add_row(p.topic, str(p.partition), str(p.log_end), str(p.position), str(p.lag), p.source)
+    console.print(table)

@@ -1,0 +1,171 @@
+"""Properties of the scaling policy: bounds, no P+1, activation, windows and steps."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from operators.scaler.policy import (
+    Behavior,
+    Observation,
+    Policy,
+    Recommendation,
+    decide,
+    estimate_per_replica_rate,
+    recommend,
+    seed,
+    upper_bound,
+)
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> Policy:
+    minimum = draw(st.integers(0, 10))
+    return Policy(
+        lag_per_replica=draw(st.integers(1, 10_000)),
+        activation_lag=draw(st.integers(0, 1_000)),
+        min_replicas=minimum,
+        max_replicas=draw(st.integers(max(1, minimum), 50)),
+        drain_seconds=draw(st.integers(1, 600)),
+        scale_up=Behavior(draw(st.integers(0, 600)), draw(st.integers(1, 10))),
+        scale_down=Behavior(draw(st.integers(0, 600)), draw(st.integers(1, 10))),
+    )
+
+
+observations = st.builds(
+    Observation,
+    lag=st.integers(0, 10_000_000),
+    inflow=st.floats(0, 1e6, allow_nan=False),
+    per_replica_rate=st.none() | st.floats(0.1, 1e5, allow_nan=False),
+    partitions=st.integers(1, 64),
+    current=st.integers(0, 80),
+)
+histories = st.lists(
+    st.builds(Recommendation, at=st.floats(0, 1000, allow_nan=False), replicas=st.integers(0, 80)), max_size=20
+).map(lambda rs: tuple(sorted(rs, key=lambda r: r.at)))
+
+
+@given(policies(), observations, histories)
+def test_desired_is_always_within_min_and_the_partition_capped_max(
+    policy: Policy, obs: Observation, history: tuple[Recommendation, ...]
+) -> None:
+    decision = decide(policy, obs, history, now=1000.0)
+    assert policy.min_replicas <= decision.desired <= upper_bound(policy, obs.partitions)
+    assert policy.min_replicas <= decision.recommended <= upper_bound(policy, obs.partitions)
+
+
+@given(policies(), observations, histories)
+def test_never_more_replicas_than_partitions(
+    policy: Policy, obs: Observation, history: tuple[Recommendation, ...]
+) -> None:
+    # KEDA's integer division let P+1 through; here the cap is applied last, on integers.
+    assume(policy.min_replicas <= obs.partitions)
+    assert decide(policy, obs, history, now=1000.0).desired <= obs.partitions
+
+
+@given(policies(), observations)
+def test_active_lag_alone_asks_for_exactly_ceil_lag_over_lag_per_replica(policy: Policy, obs: Observation) -> None:
+    obs = Observation(obs.lag, 0.0, None, obs.partitions, obs.current)
+    assume(obs.lag > policy.activation_lag)
+    replicas, _, _ = recommend(policy, obs)
+    wanted = max(1, math.ceil(obs.lag / policy.lag_per_replica))
+    assert replicas == min(max(wanted, policy.min_replicas), upper_bound(policy, obs.partitions))
+
+
+@given(policies(), observations, st.integers(0, 1_000_000))
+def test_more_lag_never_asks_for_fewer_replicas(policy: Policy, obs: Observation, extra: int) -> None:
+    more = Observation(obs.lag + extra, obs.inflow, obs.per_replica_rate, obs.partitions, obs.current)
+    assert recommend(policy, more)[0] >= recommend(policy, obs)[0]
+
+
+@given(policies())
+def test_inflow_beyond_capacity_scales_before_lag_builds_up(policy: Policy) -> None:
+    # No backlog yet, but records arrive at 3.5 replicas' worth: the rate term asks for 4 (within bounds).
+    obs = Observation(0, 350.0, 100.0, 64, 1)
+    replicas, reason, _ = recommend(policy, obs)
+    assert replicas == min(max(4, policy.min_replicas), upper_bound(policy, 64))
+    if upper_bound(policy, 64) >= 4 and policy.min_replicas < 4:
+        assert reason == "Inflow"
+
+
+@given(policies(), st.integers(0, 1_000), st.integers(1, 64))
+def test_a_stopped_group_wakes_only_above_activation_lag(policy: Policy, lag: int, partitions: int) -> None:
+    policy = replace(policy, min_replicas=0)
+    obs = Observation(lag, inflow=5.0, per_replica_rate=None, partitions=partitions, current=0)
+    replicas, reason, _ = recommend(policy, obs)
+    if lag <= policy.activation_lag:
+        assert (replicas, reason) == (0, "Inactive")
+    else:
+        assert replicas >= 1
+
+
+@given(policies(), st.integers(1, 64), st.integers(1, 64))
+def test_idle_group_scales_to_min_only_after_the_scale_down_window(
+    policy: Policy, partitions: int, current: int
+) -> None:
+    assume(current <= upper_bound(policy, partitions))
+    assume(current > policy.min_replicas)
+    window = policy.scale_down.stabilization_seconds
+    history = seed(current, 0.0)
+    replicas = current
+    t = 0.0
+    while t < window:
+        decision = decide(policy, Observation(0, 0.0, None, partitions, replicas), history, t)
+        assert decision.desired == current, "scaled down inside the window"
+        history, t = decision.history, t + 1
+    for _ in range(current):  # then steps of at most maxStep each poll, down to minReplicas
+        decision = decide(policy, Observation(0, 0.0, None, partitions, replicas), history, t + 1)
+        assert replicas - decision.desired <= policy.scale_down.max_step
+        history, replicas, t = decision.history, decision.desired, t + 1
+    assert replicas == policy.min_replicas
+
+
+@given(policies(), observations, histories)
+def test_one_decision_moves_at_most_max_step_unless_bounds_force_it(
+    policy: Policy, obs: Observation, history: tuple[Recommendation, ...]
+) -> None:
+    decision = decide(policy, obs, history, now=1000.0)
+    in_bounds = policy.min_replicas <= obs.current <= upper_bound(policy, obs.partitions)
+    if in_bounds:
+        assert decision.desired - obs.current <= policy.scale_up.max_step
+        assert obs.current - decision.desired <= policy.scale_down.max_step
+
+
+@given(policies(), observations, histories, st.floats(0, 0.99), st.integers(0, 10))
+def test_no_scale_down_while_a_recent_recommendation_wanted_the_current_count(
+    policy: Policy, obs: Observation, history: tuple[Recommendation, ...], age: float, above: int
+) -> None:
+    now = 1000.0
+    down = policy.scale_down
+    policy = replace(policy, scale_down=Behavior(max(1, down.stabilization_seconds), down.max_step))
+    current = min(max(obs.current, policy.min_replicas), upper_bound(policy, obs.partitions))
+    obs = replace(obs, current=current)
+    # Within the scale-down window, something asked for at least the current count.
+    wanted = Recommendation(now - age * policy.scale_down.stabilization_seconds, current + above)
+    history = tuple(sorted((*history, wanted), key=lambda r: r.at))
+    assert decide(policy, obs, history, now).desired >= current
+
+
+@given(st.none() | st.floats(0.1, 1e4), st.floats(0, 1e5), st.integers(0, 80), st.integers(1, 64))
+def test_rate_estimate_changes_only_while_saturated(
+    previous: float | None, consume: float, replicas: int, partitions: int
+) -> None:
+    assert estimate_per_replica_rate(previous, consume, replicas, partitions, saturated=False) == previous
+    estimate = estimate_per_replica_rate(previous, consume, replicas, partitions, saturated=True)
+    if consume > 0 and replicas > 0:
+        # Replicas beyond the partitions consume nothing, so they do not dilute the estimate.
+        sample = consume / min(replicas, partitions)
+        assert estimate is not None
+        assert min(sample, previous or sample) - 1e-6 <= estimate <= max(sample, previous or sample) + 1e-6
+
+
+@given(policies(), observations, histories, st.floats(0.0, 1e5, allow_nan=False))
+def test_no_scale_down_while_the_inflow_rises(
+    policy: Policy, obs: Observation, history: tuple[Recommendation, ...], previous: float
+) -> None:
+    current = min(max(obs.current, policy.min_replicas), upper_bound(policy, obs.partitions))
+    rising = replace(obs, current=current, previous_inflow=previous, inflow=previous * 1.1 + 1)
+    assert decide(policy, rising, history, now=1000.0).desired >= current
