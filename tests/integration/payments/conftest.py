@@ -1,37 +1,10 @@
-"""A payments database migrated by its Alembic scripts, on SQLite and on PostgreSQL."""
-
-from __future__ import annotations
-
-import asyncio
-import uuid
-from collections.abc import AsyncIterator
+"""The payments database for these tests: see tests/integration/conftest.py."""
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eventkit.database import make_engine, make_sessions
-from eventkit.migrate import upgrade
-from orderflow.serve import Service, migrations_dir
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('payments') / 'payments.db'}"
-    return str(request.getfixturevalue("postgres").url(f"payments_{uuid.uuid4().hex[:12]}"))
+from orderflow.serve import Service
 
 
 @pytest.fixture
-async def migrated_url(database_url: str) -> str:
-    # env.py runs its own event loop, which cannot nest in the test's.
-    await asyncio.to_thread(upgrade, migrations_dir(Service.payments), database_url)
-    return database_url
-
-
-@pytest.fixture
-async def sessions(migrated_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(migrated_url)
-    try:
-        yield make_sessions(engine)
-    finally:
-        await engine.dispose()
+def service_under_test() -> Service:
+    return Service.payments
