@@ -15,7 +15,6 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eventkit.consumer import ConsumerOptions, EventConsumer
-from eventkit.database import make_engine, make_sessions
 from eventkit.envelope import CloudEvent, KafkaRecord, new_event, to_record
 from eventkit.errors import PermanentFailure
 from eventkit.events import OrderLine, OrderPlaced
@@ -24,7 +23,7 @@ from eventkit.producer import EventProducer
 from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, GROUP, ORIGINAL_OFFSET, ORIGINAL_TOPIC
 from eventkit.settings import KafkaSettings
 from tests.conftest import KafkaCluster
-from tests.integration.kafka_helpers import read_all
+from tests.integration.kafka_helpers import read_all, running, sqlite_and_producer
 
 pytestmark = pytest.mark.kafka
 
@@ -95,30 +94,19 @@ class Harness:
 @pytest.fixture
 async def harness(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Harness]:
     settings = await kafka.isolated(partitions=3, retry_levels=2)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    producer = EventProducer(settings, client_id="harness")
-    await producer.start()
-    harness = Harness(settings, make_sessions(engine), producer)
-    consumer = EventConsumer(
-        settings,
-        group_id="toy",
-        handlers={OrderPlaced: harness.handle},
-        sessions=harness.sessions,
-        tables=tables,
-        producer=producer,
-        options=ConsumerOptions(batch_size=100, retry_levels=2, retry_backoff_seconds=0.2),
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield harness
-    finally:
-        await consumer.stop()
-        await task
-        await producer.stop()
-        await engine.dispose()
+    async with sqlite_and_producer(settings, tmp_path / "consumer.db", metadata, "harness") as (sessions, producer):
+        harness = Harness(settings, sessions, producer)
+        consumer = EventConsumer(
+            settings,
+            group_id="toy",
+            handlers={OrderPlaced: harness.handle},
+            sessions=sessions,
+            tables=tables,
+            producer=producer,
+            options=ConsumerOptions(batch_size=100, retry_levels=2, retry_backoff_seconds=0.2),
+        )
+        async with running(consumer):
+            yield harness
 
 
 async def test_every_event_is_applied_once_and_one_orders_events_in_order(harness: Harness) -> None:
@@ -222,9 +210,7 @@ async def test_liveness_fails_when_records_wait_but_nothing_is_fetched(harness: 
         producer=harness.producer,
         options=ConsumerOptions(liveness_seconds=2, lag_interval_seconds=0.2),
     )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with running(consumer):
         await harness.wait_for(lambda: asyncio.sleep(0, consumer.joined()))
         await asyncio.sleep(3)
         assert consumer.alive(), "an idle consumer (no lag) is alive"
@@ -237,6 +223,3 @@ async def test_liveness_fails_when_records_wait_but_nothing_is_fetched(harness: 
         assert not consumer.alive(), "lag without a fetched record fails liveness"
         stuck.resume(*stuck.assignment())
         await harness.wait_for(lambda: asyncio.sleep(0, consumer.alive()))
-    finally:
-        await consumer.stop()
-        await task

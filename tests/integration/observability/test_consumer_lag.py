@@ -15,13 +15,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import MetaData
 
 from eventkit.consumer import ConsumerOptions, EventConsumer
-from eventkit.database import make_engine, make_sessions
 from eventkit.envelope import CloudEvent, new_event, to_record
 from eventkit.events import OrderLine, OrderPlaced
 from eventkit.messaging import UnitOfWork, messaging_tables
 from eventkit.producer import EventProducer
 from eventkit.settings import KafkaSettings
 from tests.conftest import KafkaCluster
+from tests.integration.kafka_helpers import running, sqlite_and_producer
 
 pytestmark = pytest.mark.kafka
 
@@ -54,31 +54,22 @@ class Stuck:
 @pytest.fixture
 async def stuck(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Stuck]:
     settings = await kafka.isolated(partitions=3, retry_levels=1)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'lag.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    producer = EventProducer(settings, client_id="lag-test")
-    await producer.start()
-    stuck = Stuck(settings, settings.topic("lagging"), producer, asyncio.Event())
-    consumer = EventConsumer(
-        settings,
-        group_id="lagging",
-        handlers={OrderPlaced: stuck.handle},
-        sessions=make_sessions(engine),
-        tables=tables,
-        producer=producer,
-        options=ConsumerOptions(retry_levels=1, lag_interval_seconds=0.2),
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield stuck
-    finally:
-        stuck.release.set()
-        await consumer.stop()
-        await task
-        await producer.stop()
-        await engine.dispose()
+    async with sqlite_and_producer(settings, tmp_path / "lag.db", metadata, "lag-test") as (sessions, producer):
+        stuck = Stuck(settings, settings.topic("lagging"), producer, asyncio.Event())
+        consumer = EventConsumer(
+            settings,
+            group_id="lagging",
+            handlers={OrderPlaced: stuck.handle},
+            sessions=sessions,
+            tables=tables,
+            producer=producer,
+            options=ConsumerOptions(retry_levels=1, lag_interval_seconds=0.2),
+        )
+        async with running(consumer):
+            try:
+                yield stuck
+            finally:
+                stuck.release.set()  # a blocked handler would keep the consumer from stopping
 
 
 async def _until(check: Callable[[], bool], timeout: float = 30) -> None:

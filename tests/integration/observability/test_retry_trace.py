@@ -18,7 +18,6 @@ from opentelemetry.trace import StatusCode
 from sqlalchemy import MetaData
 
 from eventkit.consumer import ConsumerOptions, EventConsumer
-from eventkit.database import make_engine, make_sessions
 from eventkit.envelope import CloudEvent, new_event, to_record
 from eventkit.errors import PermanentFailure
 from eventkit.events import OrderLine, OrderPlaced
@@ -27,6 +26,7 @@ from eventkit.producer import EventProducer
 from eventkit.settings import KafkaSettings
 from orderflow.dlq import replay_records
 from tests.conftest import KafkaCluster
+from tests.integration.kafka_helpers import running, sqlite_and_producer
 
 pytestmark = pytest.mark.kafka
 
@@ -53,30 +53,19 @@ class Failing:
 @pytest.fixture
 async def failing(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Failing]:
     settings = await kafka.isolated(partitions=1, retry_levels=1)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'retry.db'}")
-    async with engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    producer = EventProducer(settings, client_id="retry-trace")
-    await producer.start()
-    failing = Failing(settings, producer)
-    consumer = EventConsumer(
-        settings,
-        group_id="retrying",
-        handlers={OrderPlaced: failing.handle},
-        sessions=make_sessions(engine),
-        tables=tables,
-        producer=producer,
-        options=ConsumerOptions(retry_levels=1, retry_backoff_seconds=0.1),
-    )
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield failing
-    finally:
-        await consumer.stop()
-        await task
-        await producer.stop()
-        await engine.dispose()
+    async with sqlite_and_producer(settings, tmp_path / "retry.db", metadata, "retry-trace") as (sessions, producer):
+        failing = Failing(settings, producer)
+        consumer = EventConsumer(
+            settings,
+            group_id="retrying",
+            handlers={OrderPlaced: failing.handle},
+            sessions=sessions,
+            tables=tables,
+            producer=producer,
+            options=ConsumerOptions(retry_levels=1, retry_backoff_seconds=0.1),
+        )
+        async with running(consumer):
+            yield failing
 
 
 def _placed(customer: str) -> CloudEvent:
