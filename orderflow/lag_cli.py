@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eventkit.settings import KafkaSettings
+from operators.scaler.builders import partitions_status
 from operators.scaler.connection import KafkaConnection
 from operators.scaler.kafka_lag import ClientPool, LagReadError, read_offsets
 from operators.scaler.lag import PartitionLag, ResetPolicy, actionable_lag, group_lag, total_lag
@@ -67,23 +68,12 @@ def lag(
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
     if as_json:
-        partitions = [
-            {
-                "topic": p.topic,
-                "partition": p.partition,
-                "lag": p.lag,
-                "logEndOffset": p.log_end,
-                "position": p.position,
-                "source": p.source,
-            }
-            for p in lags
-        ]
         document = {
             "group": name,
             "topics": topics,
             "lag": total_lag(lags),
             "actionableLag": actionable_lag(lags, marker_tolerance),
-            "partitions": partitions,
+            "partitions": partitions_status(lags),
         }
         typer.echo(json.dumps(document, indent=2))
         return

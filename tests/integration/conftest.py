@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import Protocol
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from eventkit.consumer import Handler
 from eventkit.database import make_engine, make_sessions
+from eventkit.envelope import CloudEvent
+from eventkit.events import EventData
+from eventkit.messaging import MessagingTables, UnitOfWork
 from eventkit.migrate import upgrade
 from orderflow.serve import Service, migrations_dir
+
+
+class HandlerRunner(Protocol):
+    def __call__(
+        self, sessions: async_sessionmaker[AsyncSession], handler: Handler, event: CloudEvent, *, crash: bool = False
+    ) -> Awaitable[list[EventData]]: ...
 
 
 @pytest.fixture
@@ -46,3 +57,24 @@ async def sessions(migrated_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
         yield make_sessions(engine)
     finally:
         await engine.dispose()
+
+
+def handler_runner(tables: MessagingTables) -> HandlerRunner:
+    """`handle(sessions, handler, event)`: one handler call in its own transaction, as the consumer runs it.
+
+    It returns the published data. `crash=True` raises after the handler and the outbox write, before the
+    commit, as a dying process would.
+    """
+
+    async def handle(
+        sessions: async_sessionmaker[AsyncSession], handler: Handler, event: CloudEvent, *, crash: bool = False
+    ) -> list[EventData]:
+        async with sessions.begin() as session:
+            uow = UnitOfWork(session, tables)
+            await handler(uow, event)
+            await uow.flush()
+            if crash:
+                raise RuntimeError("crash before commit")
+        return [published.data for published in uow.published]
+
+    return handle

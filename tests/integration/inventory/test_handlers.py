@@ -12,11 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eventkit.consumer import Handler
 from eventkit.envelope import CloudEvent, new_event
 from eventkit.events import (
     CancelReason,
-    EventData,
     OrderCancelled,
     OrderLine,
     OrderPlaced,
@@ -25,11 +23,11 @@ from eventkit.events import (
     StockReleased,
     StockReserved,
 )
-from eventkit.messaging import UnitOfWork
 from services.inventory import repository
 from services.inventory.domain import StockLevel
 from services.inventory.handlers import release_stock, reserve_stock
 from services.inventory.repository import metadata, tables
+from tests.integration.conftest import handler_runner
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -45,18 +43,7 @@ def cancelled(order_id: UUID) -> CloudEvent:
     return new_event(OrderCancelled(order_id=order_id, reason=CancelReason.PAYMENT_DECLINED), source="/tests")
 
 
-async def handle(sessions: Sessions, handler: Handler, event: CloudEvent, *, crash: bool = False) -> list[EventData]:
-    """One handler call in its own transaction, as the consumer runs it; returns the published data.
-
-    `crash` raises after the handler and the outbox write, before the commit, as a dying process would.
-    """
-    async with sessions.begin() as session:
-        uow = UnitOfWork(session, tables)
-        await handler(uow, event)
-        await uow.flush()
-        if crash:
-            raise RuntimeError("crash before commit")
-    return [published.data for published in uow.published]
+handle = handler_runner(tables)
 
 
 async def stock(sessions: Sessions, **levels: int) -> None:

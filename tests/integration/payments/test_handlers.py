@@ -15,7 +15,6 @@ from eventkit.consumer import Handler
 from eventkit.envelope import CloudEvent, new_event
 from eventkit.events import (
     CancelReason,
-    EventData,
     OrderCancelled,
     OrderLine,
     OrderPlaced,
@@ -23,12 +22,12 @@ from eventkit.events import (
     PaymentDeclined,
     PaymentRefunded,
 )
-from eventkit.messaging import UnitOfWork
 from services.payments import repository
 from services.payments.domain import Payment, PaymentStatus
 from services.payments.handlers import capture_payment, refund_payment
 from services.payments.provider import ProviderUnavailable, SimulatedProvider
 from services.payments.repository import metadata, tables
+from tests.integration.conftest import handler_runner
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -47,18 +46,7 @@ def cancelled(order_id: UUID) -> CloudEvent:
     return new_event(OrderCancelled(order_id=order_id, reason=CancelReason.OUT_OF_STOCK), source="/tests")
 
 
-async def handle(sessions: Sessions, handler: Handler, event: CloudEvent, *, crash: bool = False) -> list[EventData]:
-    """One handler call in its own transaction, as the consumer runs it; returns the published data.
-
-    `crash` raises after the handler and the outbox write, before the commit, as a dying process would.
-    """
-    async with sessions.begin() as session:
-        uow = UnitOfWork(session, tables)
-        await handler(uow, event)
-        await uow.flush()
-        if crash:
-            raise RuntimeError("crash before commit")
-    return [published.data for published in uow.published]
+handle = handler_runner(tables)
 
 
 async def payment_of(sessions: Sessions, order_id: UUID) -> Payment | None:
