@@ -8,12 +8,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, model_validator
 
-from eventkit.errors import MalformedEvent, UnknownEventType
+from eventkit.errors import MalformedEvent, PermanentFailure, UnknownEventType
 from eventkit.events import BY_TYPE, TYPE_KEY, AnyEventData, EventData, NonEmptyStr
 
 Headers = Sequence[tuple[str, bytes]]
@@ -59,6 +59,17 @@ class CloudEvent(BaseModel):
         if self.type != self.data.TYPE:
             raise ValueError(f"type {self.type!r} does not match data of type {self.data.TYPE!r}")
         return self
+
+
+D = TypeVar("D", bound=EventData)
+
+
+def data_of(event: CloudEvent, kind: type[D]) -> D:
+    """The event's data as `kind`; a handler given another type gets a PermanentFailure (a wiring mistake that no
+    retry repairs), not an AssertionError that `python -O` would skip."""
+    if not isinstance(event.data, kind):
+        raise PermanentFailure(f"{event.type} reached a handler of {kind.TYPE}")
+    return event.data
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
 """Errors for records that can never be processed, however often they are retried.
 
-Consumers send them straight to the dead-letter topic: `reason` is the short machine-readable category for
-the DLQ record's headers, `str(error)` the human-readable detail naming the offending header or field.
+Consumers send them straight to the dead-letter topic: `reason` is the short machine-readable category the
+record carries in its `orderflow-error-reason` header (`orderflow dlq list` shows it), `str(error)` the
+human-readable detail naming the offending header or field.
 """
 
 from typing import ClassVar
+
+TRANSIENT = "transient"
+RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 class EventError(Exception):
@@ -32,3 +36,12 @@ class PermanentFailure(Exception):
 
     Any other exception from a handler counts as transient and is retried through the retry topics.
     """
+
+    reason: ClassVar[str] = "permanent"
+
+
+def failure_reason(error: BaseException, exhausted: bool) -> str:
+    """The category of a failed record: the error's own `reason`, else transient or retries_exhausted."""
+    if isinstance(error, EventError | PermanentFailure):
+        return error.reason
+    return RETRIES_EXHAUSTED if exhausted else TRANSIENT

@@ -4,25 +4,19 @@ A published version never changes incompatibly (see `eventkit.schemas`); a break
 with the next version suffix, e.g. `orderflow.order.placed.v2`, living next to the old one.
 """
 
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-ORDERS_TOPIC = "orders"
-INVENTORY_TOPIC = "inventory"
-PAYMENTS_TOPIC = "payments"
+from eventkit.vocabulary import Amount, Currency, Identifier, Price, Quantity
 
 # The envelope copies its `type` into the raw data under this key so the discriminated union can pick the
 # model; the models ignore it as an unknown key. Dunder-named so it cannot clash with a real data field.
 TYPE_KEY = "__type__"
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
-Amount = Annotated[Decimal, Field(ge=0)]
-Quantity = Annotated[int, Field(gt=0)]
 
 
 class Payload(BaseModel):
@@ -31,27 +25,25 @@ class Payload(BaseModel):
 
 
 class EventData(Payload):
-    """Base of every event's `data`; `TYPE` is the CloudEvent type and `TOPIC` the Kafka topic."""
+    """Base of every event's `data`; `TYPE` is the CloudEvent type (its topic: `eventkit.topology`)."""
 
     TYPE: ClassVar[str]
-    TOPIC: ClassVar[str]
 
     order_id: UUID
 
 
 class OrderLine(Payload):
-    sku: NonEmptyStr
+    sku: Identifier
     quantity: Quantity
-    unit_price: Annotated[Decimal, Field(gt=0)]
+    unit_price: Price
 
 
 class OrderPlaced(EventData):
     """A customer placed an order; inventory and payments react to it in parallel."""
 
     TYPE = "orderflow.order.placed.v1"
-    TOPIC = ORDERS_TOPIC
 
-    customer_id: NonEmptyStr
+    customer_id: Identifier
     items: Annotated[list[OrderLine], Field(min_length=1)]
     currency: Currency
     total: Amount
@@ -61,7 +53,6 @@ class OrderConfirmed(EventData):
     """Stock is reserved and payment captured: the saga ended successfully."""
 
     TYPE = "orderflow.order.confirmed.v1"
-    TOPIC = ORDERS_TOPIC
 
 
 class CancelReason(StrEnum):
@@ -75,14 +66,13 @@ class OrderCancelled(EventData):
     """The saga failed; inventory releases the stock and payments refunds what it captured."""
 
     TYPE = "orderflow.order.cancelled.v1"
-    TOPIC = ORDERS_TOPIC
 
     reason: CancelReason
     detail: str = ""
 
 
 class Reservation(Payload):
-    sku: NonEmptyStr
+    sku: Identifier
     quantity: Quantity
 
 
@@ -90,7 +80,6 @@ class StockReserved(EventData):
     """Inventory holds the stock for every line of the order."""
 
     TYPE = "orderflow.stock.reserved.v1"
-    TOPIC = INVENTORY_TOPIC
 
     items: Annotated[list[Reservation], Field(min_length=1)]
 
@@ -99,25 +88,22 @@ class StockRejected(EventData):
     """Inventory could not reserve the order; nothing is held."""
 
     TYPE = "orderflow.stock.rejected.v1"
-    TOPIC = INVENTORY_TOPIC
 
-    short_skus: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    short_skus: Annotated[list[Identifier], Field(min_length=1)]
 
 
 class StockReleased(EventData):
     """Inventory gave back the stock of a cancelled order."""
 
     TYPE = "orderflow.stock.released.v1"
-    TOPIC = INVENTORY_TOPIC
 
 
 class PaymentCaptured(EventData):
     """The customer was charged the order total."""
 
     TYPE = "orderflow.payment.captured.v1"
-    TOPIC = PAYMENTS_TOPIC
 
-    payment_id: NonEmptyStr
+    payment_id: Identifier
     amount: Amount
     currency: Currency
 
@@ -126,7 +112,6 @@ class PaymentDeclined(EventData):
     """The charge failed; nothing was captured."""
 
     TYPE = "orderflow.payment.declined.v1"
-    TOPIC = PAYMENTS_TOPIC
 
     reason: str
 
@@ -135,9 +120,8 @@ class PaymentRefunded(EventData):
     """A captured payment of a cancelled order was paid back."""
 
     TYPE = "orderflow.payment.refunded.v1"
-    TOPIC = PAYMENTS_TOPIC
 
-    payment_id: NonEmptyStr
+    payment_id: Identifier
     amount: Amount
     currency: Currency
 

@@ -8,7 +8,7 @@ event id in the inbox in that same transaction, so a redelivered event is recogn
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -28,8 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.columns import UtcDateTime
 from eventkit.envelope import CloudEvent, Headers, KafkaRecord, to_record
-from eventkit.observability.spans import context_headers
+from eventkit.errors import PermanentFailure
+from eventkit.topology import ServiceTopology, topic_of
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 _Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -51,14 +52,14 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("key", LargeBinary, nullable=False),
         Column("value", LargeBinary, nullable=False),
         Column("headers", JSON, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
     )
     inbox = Table(
         "inbox",
         metadata,
         Column("consumer", String(255), primary_key=True),
         Column("event_id", String(255), primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime, nullable=False),
         Index("ix_inbox_processed_at", "processed_at"),
     )
     return MessagingTables(outbox=outbox, inbox=inbox)
@@ -83,26 +84,43 @@ def outbox_row(topic: str, record: KafkaRecord) -> dict[str, Any]:
     }
 
 
+def _no_headers() -> Headers:
+    return []
+
+
+class NotThePublisher(PermanentFailure):
+    """A service tried to publish an event that the topology gives to another service's topic."""
+
+
 @dataclass
 class UnitOfWork:
-    """One database transaction: the state changes a handler makes plus the events it publishes."""
+    """One database transaction: the state changes a handler makes plus the events it publishes.
+
+    `trace_headers` is the caller's: it returns the trace context to store with each event (the request's or the
+    handled event's span), so this module knows nothing of tracing.
+    """
 
     session: AsyncSession
     tables: MessagingTables
+    service: ServiceTopology
+    trace_headers: Callable[[], Headers] = _no_headers
     published: list[CloudEvent] = field(default_factory=list)
     _rows: list[dict[str, Any]] = field(default_factory=list)
 
     def publish(self, event: CloudEvent, *, extra_headers: Headers = ()) -> None:
         """Stage `event` for the outbox; it is written by `flush`, inside the caller's transaction.
 
-        The current trace context goes with it, so the relay's send span continues the trace of the request or
-        event that caused this one; a trace context among `extra_headers` takes precedence.
+        The trace context goes with it, so the relay's send span continues the trace of the request or event
+        that caused this one; a trace context among `extra_headers` takes precedence.
         """
+        event_type = type(event.data)
+        if event_type not in self.service.publishes:
+            raise NotThePublisher(f"{self.service.name} does not publish {event_type.TYPE} (see eventkit.topology)")
         self.published.append(event)
         given = {name for name, _ in extra_headers}
-        tracing = [(name, value) for name, value in context_headers() if name not in given]
+        tracing = [(name, value) for name, value in self.trace_headers() if name not in given]
         record = to_record(event, extra_headers=[*extra_headers, *tracing])
-        self._rows.append(outbox_row(event.data.TOPIC, record))
+        self._rows.append(outbox_row(topic_of(event_type), record))
 
     async def flush(self) -> None:
         """Write staged events with one multi-row insert (not one statement per event)."""

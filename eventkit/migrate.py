@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -64,3 +64,21 @@ def run_env(target_metadata: MetaData) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def rename_constraints(renames: dict[str, dict[str, str]]) -> None:
+    """In a migration: give constraints that PostgreSQL named by default (`stock_pkey`) the shared convention's
+    names (`pk_stock`, see eventkit.columns). Per table, {old name: new name}.
+
+    A database made after the convention was adopted has the new names already (Alembic applies the target
+    metadata's convention to every operation), so only names that exist are renamed. SQLite is left alone: its
+    constraints made without a name have none to rename, and nothing reads them.
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    named = text("SELECT 1 FROM pg_constraint WHERE conname = :name AND conrelid = CAST(:table AS regclass)")
+    for table, names in renames.items():
+        for old, new in names.items():
+            if bind.execute(named, {"name": old, "table": table}).first() is not None:
+                op.execute(f'ALTER TABLE "{table}" RENAME CONSTRAINT "{old}" TO "{new}"')

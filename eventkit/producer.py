@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -29,6 +30,20 @@ from eventkit.observability.spans import end_send, start_send
 from eventkit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    """What the outbox relay and the dead-letter routing need: send in order, return once all are acknowledged."""
+
+    async def send_all(self, items: Iterable[tuple[str, KafkaRecord]]) -> list[RecordMetadata]: ...
+
+
+class Publisher(Sender, Protocol):
+    """A service's connection to Kafka, started and stopped with the service (`EventProducer`, or a test double)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class ProducerUnavailable(RuntimeError):

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from eventkit.database import is_sqlite
 from eventkit.envelope import KafkaRecord
 from eventkit.messaging import decode_headers
-from eventkit.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
-from eventkit.producer import EventProducer, ProducerUnavailable
+from eventkit.observability.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, RELAY_LEADER
+from eventkit.producer import ProducerUnavailable, Sender
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +35,25 @@ class OutboxRelay:
         self,
         engine: AsyncEngine,
         outbox: Table,
-        producer: EventProducer,
+        sender: Sender,
         *,
         name: str,
+        topic: Callable[[str], str] = str,
         batch_size: int = 1000,
         idle_seconds: float = 0.25,
     ) -> None:
+        """`topic` maps the catalog topic stored in a row to the physical one (the Kafka namespace)."""
         self._engine = engine
         self._outbox = outbox
-        self._producer = producer
+        self._sender = sender
         self._name = name
+        self._topic = topic
         self._batch_size = batch_size
         self._idle_seconds = idle_seconds
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self.leader = False
+        self.lock_attempts = 0  # how often it asked for the lock: a standby's visible sign of life
 
     def wake(self) -> None:
         """New rows were committed: publish now instead of at the next idle tick."""
@@ -88,9 +92,8 @@ class OutboxRelay:
         if not rows:
             return 0
         # The outbox holds catalog topic names; the namespace is a deployment concern applied here.
-        topic = self._producer.settings.topic
-        await self._producer.send_all(
-            (topic(row.topic), KafkaRecord(row.key, row.value, decode_headers(row.headers))) for row in rows
+        await self._sender.send_all(
+            (self._topic(row.topic), KafkaRecord(row.key, row.value, decode_headers(row.headers))) for row in rows
         )
         async with connection.begin():
             await connection.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
@@ -107,7 +110,7 @@ class OutboxRelay:
                         await connection.execute(select(func.count(), func.min(outbox.c.created_at)))
                     ).one()
                 backlog.set(count)
-                oldest_age.set(0 if oldest is None else (datetime.now(UTC) - _aware(oldest)).total_seconds())
+                oldest_age.set(0 if oldest is None else (datetime.now(UTC) - oldest).total_seconds())
             except Exception as error:
                 log.warning("relay %s: outbox backlog not measured: %r", self._name, error)
             await asyncio.sleep(interval)
@@ -117,29 +120,37 @@ class OutboxRelay:
         async with self._engine.connect() as connection:
             if is_sqlite(str(self._engine.url)):
                 with _file_lock(Path(f"{self._engine.url.database}.relay.lock")) as try_lock:
-                    await self._wait_for(try_lock)
-                    yield connection
+                    async with self._leading(try_lock):
+                        yield connection
                 return
             key = zlib.crc32(f"orderflow-relay-{self._name}".encode())
             try:
-                await self._wait_for(lambda: _try_advisory_lock(connection, key))
-                yield connection
+                async with self._leading(lambda: _try_advisory_lock(connection, key)):
+                    yield connection
             finally:
-                self.leader = False
                 with contextlib.suppress(Exception):
                     await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
-    async def _wait_for(self, try_lock: Callable[[], Awaitable[bool]]) -> None:
+    @contextlib.asynccontextmanager
+    async def _leading(self, try_lock: Callable[[], Awaitable[bool]]) -> AsyncIterator[None]:
+        """Leader from the moment the lock is taken until the block ends, however it ends."""
         # A standby polls: the lock holder may be another process, which cannot signal this one.
-        while not await try_lock():  # noqa: ASYNC110
+        while not await self._attempt(try_lock):
             await asyncio.sleep(1.0)
-        self.leader = True
+        self._lead(True)
         log.info("relay %s: leader", self._name)
+        try:
+            yield
+        finally:
+            self._lead(False)
 
+    async def _attempt(self, try_lock: Callable[[], Awaitable[bool]]) -> bool:
+        self.lock_attempts += 1
+        return await try_lock()
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    def _lead(self, leading: bool) -> None:
+        self.leader = leading
+        RELAY_LEADER.labels(self._name).set(1 if leading else 0)
 
 
 async def _try_advisory_lock(connection: AsyncConnection, key: int) -> bool:

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 from aiokafka.structs import ConsumerRecord
 
 from eventkit.envelope import KafkaRecord, header
+from eventkit.errors import failure_reason
 
 GROUP = "orderflow-group"
 ATTEMPTS = "orderflow-attempts"  # deliveries that failed so far
 ERROR_CLASS = "orderflow-error-class"
 ERROR_MESSAGE = "orderflow-error-message"
+ERROR_REASON = "orderflow-error-reason"  # a short category: malformed, unknown_type, permanent, transient, ...
 ORIGINAL_TOPIC = "orderflow-original-topic"
 ORIGINAL_PARTITION = "orderflow-original-partition"
 ORIGINAL_OFFSET = "orderflow-original-offset"
-_ROUTING = frozenset({GROUP, ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE})
+_ROUTING = frozenset({GROUP, ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, ERROR_REASON})
 _MESSAGE_LIMIT = 2000
 
 
@@ -69,9 +71,12 @@ class Origin:
 
 
 def failed_record(
-    record: ConsumerRecord[bytes, bytes], origin: Origin, group: str, error: BaseException
+    record: ConsumerRecord[bytes, bytes], origin: Origin, group: str, error: BaseException, exhausted: bool = False
 ) -> KafkaRecord:
-    """The same key, value and headers, plus why and how often it failed and where it came from."""
+    """The same key, value and headers, plus why and how often it failed and where it came from.
+
+    `exhausted`: a transient failure that used up its retries, on its way to the dead-letter topic.
+    """
     kept = [(name, value) for name, value in record.headers if name not in _ROUTING and value is not None]
     if all(name != ORIGINAL_TOPIC for name, _ in kept):
         kept += [
@@ -85,5 +90,6 @@ def failed_record(
         (ATTEMPTS, str(origin.attempts + 1).encode()),
         (ERROR_CLASS, type(error).__qualname__.encode()),
         (ERROR_MESSAGE, message.encode()),
+        (ERROR_REASON, failure_reason(error, exhausted).encode()),
     ]
     return KafkaRecord(key=record.key or b"", value=record.value or b"", headers=kept)

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from eventkit.events import INVENTORY_TOPIC, ORDERS_TOPIC, PAYMENTS_TOPIC
-from eventkit.retry import failure_topics
 from eventkit.settings import KafkaSettings
+from eventkit.topology import all_topics
 
 
 async def create_topics(
@@ -60,11 +59,8 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, wanted: Mapping[str, int
 
 
 def topic_plan(settings: KafkaSettings, partitions: int, retry_levels: int) -> dict[str, int]:
-    """Every topic of the event catalog, with its retry and dead-letter topics, and its partition count."""
-    topics = [settings.topic(name) for name in (ORDERS_TOPIC, INVENTORY_TOPIC, PAYMENTS_TOPIC)]
-    plan = {topic: partitions for topic in topics}
-    plan.update({name: partitions for topic in topics for name in failure_topics(topic, retry_levels)})
-    return plan
+    """Every topic of the topology, with its retry and dead-letter topics, and its partition count."""
+    return {settings.topic(name): partitions for name in all_topics(retry_levels)}
 
 
 async def partitions_of(settings: KafkaSettings, topic: str) -> list[int]:

@@ -1,1 +1,1 @@
-"""orderflow command line and local development tooling."""
+"""The `orderflow` operations command line: load, verify, dlq, trace, lag, schemas, topology, scaler."""

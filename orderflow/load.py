@@ -37,16 +37,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from orderflow.demo import LARGE_QUANTITY, PRICES, SKUS
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
 
-# httpcore imports sniffio on every request when it is missing, a full search of sys.path each time; an
-# entry of None in sys.modules makes that failing import instant.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-SKUS = tuple(f"SKU-{n}" for n in range(1, 21))
-PRICES = ("2.50", "4.99", "9.99", "12.00", "19.90")
-LARGE_QUANTITY = 900_000
 LONG_POLL_SECONDS = 10.0
 
 console = Console()
@@ -187,7 +180,15 @@ async def _reachable(url: str) -> str | None:
     return None
 
 
+def _skip_sniffio_lookups() -> None:
+    """httpcore imports sniffio on every request when it is missing, a full search of sys.path each time; an
+    entry of None in sys.modules makes that failing import instant. Only the load generator pays for it."""
+    if importlib.util.find_spec("sniffio") is None:
+        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+
 def _progress_run(options: LoadOptions) -> LoadSummary:
+    _skip_sniffio_lookups()
     columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=progress_console, transient=False) as progress:
         tasks = {

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.tree import Tree
 
 from eventkit.observability.tracing import TRACE_FILE_ENV
-from orderflow.settings import local_state_dir
+from orderflow.localstate import local_state_dir
 
 console = Console()
 

@@ -1,4 +1,4 @@
-"""Consumer lag per partition (log end offset minus committed offset), as the consumer itself sees it.
+"""The consumer's lag gauge: lag per assigned partition, computed by `eventkit.lag` like `orderflow lag` does.
 
 Each consumer reports the partitions assigned to it, so a group's lag is the sum over its members; a
 partition without a committed offset lags by everything still retained in it (the consumer reads from the
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from eventkit.lag import PartitionOffsets, partition_lag
 from eventkit.observability.metrics import CONSUMER_LAG
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def report_lag(
     try:
         while True:
             try:
-                lag = await partition_lag(consumer, consumer.assignment())
+                lag = await assigned_lag(consumer, consumer.assignment())
                 gauge.show(lag)
                 if measured is not None:
                     measured(sum(lag.values()))
@@ -41,15 +42,18 @@ async def report_lag(
         gauge.clear()
 
 
-async def partition_lag(consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+async def assigned_lag(consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> dict[TopicPartition, int]:
+    """The group's lag on `partitions`, from the offsets this consumer sees; it reads from `earliest`."""
     if not partitions:
         return {}
     ordered = sorted(partitions)
     ends: dict[TopicPartition, int] = await consumer.end_offsets(ordered)
-    committed = dict(zip(ordered, await asyncio.gather(*(consumer.committed(tp) for tp in ordered)), strict=True))
-    never = [tp for tp, offset in committed.items() if offset is None]
-    starts: dict[TopicPartition, int] = await consumer.beginning_offsets(never) if never else {}
-    return {tp: max(ends[tp] - (starts[tp] if offset is None else offset), 0) for tp, offset in committed.items()}
+    starts: dict[TopicPartition, int] = await consumer.beginning_offsets(ordered)
+    committed = await asyncio.gather(*(consumer.committed(tp) for tp in ordered))
+    return {
+        tp: partition_lag(PartitionOffsets(tp.topic, tp.partition, starts[tp], ends[tp], commit), "earliest").lag
+        for tp, commit in zip(ordered, committed, strict=True)
+    }
 
 
 class LagGauge:

@@ -28,7 +28,8 @@ EVENTS_PRODUCED = Counter(
 )
 EVENTS_CONSUMED = Counter(
     "orderflow_events_consumed",
-    "Records consumed, by outcome: processed, duplicate (already in the inbox) or failed",
+    "Records consumed, by outcome: processed, duplicate (already in the inbox), failed, "
+    "ignored (meant for another service) or unhandled (unknown to this service's topology)",
     ["group", "type", "outcome"],
 )
 HANDLER_DURATION = Histogram("orderflow_handler_duration_seconds", "Event handler duration", ["group", "type"])
@@ -40,6 +41,7 @@ OUTBOX_BACKLOG = Gauge("orderflow_outbox_backlog", "Outbox rows not yet publishe
 OUTBOX_OLDEST_AGE = Gauge(
     "orderflow_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when empty)", ["service"]
 )
+RELAY_LEADER = Gauge("orderflow_relay_leader", "1 while this process's outbox relay holds the lock", ["service"])
 
 # Probes and scrapes would drown the traffic that matters; they are neither measured nor traced.
 UNOBSERVED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})

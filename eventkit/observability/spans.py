@@ -23,7 +23,7 @@ from eventkit.envelope import ConsumedHeaders, Headers, KafkaRecord, header_text
 from eventkit.observability.tracing import enabled, tracer
 
 if TYPE_CHECKING:
-    from eventkit.consumer import Record
+    from eventkit.consumer.records import Record
     from eventkit.envelope import CloudEvent
 
 _KAFKA: dict[str, AttributeValue] = {"messaging.system": "kafka"}

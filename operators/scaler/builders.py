@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from operators.scaler.lag import PartitionLag
+from eventkit.lag import PartitionLag
 
 COMPONENT = "orderflow-scaler"
 ConditionStatus = Literal["True", "False", "Unknown"]

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from eventkit.lag import PartitionLag, total_lag
 from operators.scaler.evaluate import Memory, evaluate
-from operators.scaler.lag import PartitionLag, total_lag
 from operators.scaler.simulate import Result, World, run, traces
 from operators.scaler.spec import ScalerSpec
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from operators.scaler.lag import PartitionLag, Snapshot, actionable_lag, rates
+from eventkit.lag import PartitionLag, actionable_lag
 from operators.scaler.policy import (
     Decision,
     Observation,
@@ -19,6 +19,7 @@ from operators.scaler.policy import (
     estimate_per_replica_rate,
     seed,
 )
+from operators.scaler.rates import Snapshot, rates
 
 
 @dataclass(frozen=True)

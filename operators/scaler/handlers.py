@@ -18,8 +18,8 @@ import kopf
 import prometheus_client
 
 from operators.scaler import kube, metrics, reconcile
+from operators.scaler.clients import ClientPool
 from operators.scaler.config import OperatorConfig
-from operators.scaler.kafka_lag import ClientPool
 from operators.scaler.leader import LeaseElector
 from operators.scaler.reconcile import Deps, LeadershipLost, ScalerState
 from operators.scaler.scaling import KubeApi

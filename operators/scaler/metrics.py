@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from operators.scaler.lag import PartitionLag
+from eventkit.lag import PartitionLag
 
 REGISTRY = CollectorRegistry()
 _SCALER = ["namespace", "name"]

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from eventkit.lag import PartitionLag, group_lag
+from eventkit.offsets import LagReadError, read_offsets
 from operators.scaler import metrics
 from operators.scaler.builders import Condition, conditions, event, partitions_status, target_label, timestamp
+from operators.scaler.clients import ClientPool
 from operators.scaler.config import OperatorConfig
 from operators.scaler.connection import KafkaConnection, StrimziError, from_strimzi
 from operators.scaler.evaluate import Memory, evaluate
-from operators.scaler.kafka_lag import ClientPool, LagReadError, read_offsets
-from operators.scaler.lag import PartitionLag, group_lag
 from operators.scaler.leader import LeaseElector
 from operators.scaler.scaling import KubeApi, TargetNotFound
 from operators.scaler.spec import InvalidSpec, ScalerSpec, parse

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from operators.scaler.lag import PartitionLag
+from eventkit.lag import PartitionLag
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 
-from eventkit.service import Context
+from eventkit.host.context import Context
+from eventkit.vocabulary import IDENTIFIER_LENGTH
 from services.inventory import repository
 from services.inventory.domain import StockLevel
 
 router = APIRouter(tags=["stock"])
 
-Sku = Annotated[str, Path(min_length=1, max_length=repository.SKU_LENGTH)]
+Sku = Annotated[str, Path(min_length=1, max_length=IDENTIFIER_LENGTH)]
 
 
 class StockUpdate(BaseModel):

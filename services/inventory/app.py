@@ -1,23 +1,26 @@
-"""Bootstrap of the inventory service: `uvicorn --factory services.inventory.app:create_app`."""
+"""Bootstrap of the inventory service: `orderflow-service serve inventory`."""
 
 from fastapi import FastAPI
 
-from eventkit import service
-from eventkit.service import ServiceSettings, ServiceSpec
+from eventkit.host import app as host
+from eventkit.host.app import ServiceSpec
+from eventkit.host.settings import ServiceSettings
+from eventkit.producer import Publisher
 from eventkit.settings import KafkaSettings
+from eventkit.topology import INVENTORY
 from services.inventory.api import router
 from services.inventory.consumer import HANDLERS
 from services.inventory.repository import metadata, tables
 
-SPEC = ServiceSpec(
-    name="inventory",
-    metadata=metadata,
-    tables=tables,
-    handlers=HANDLERS,
-    routers=[router],
-    title="orderflow inventory",
-)
+Settings = ServiceSettings
 
 
-def create_app(settings: ServiceSettings | None = None, kafka: KafkaSettings | None = None) -> FastAPI:
-    return service.create_app(SPEC, settings or ServiceSettings(), kafka)
+def spec(settings: ServiceSettings) -> ServiceSpec:
+    return ServiceSpec(service=INVENTORY, metadata=metadata, tables=tables, handlers=HANDLERS, routers=[router])
+
+
+def create_app(
+    settings: ServiceSettings | None = None, *, kafka: KafkaSettings | None = None, publisher: Publisher | None = None
+) -> FastAPI:
+    settings = settings or ServiceSettings()
+    return host.create_app(spec(settings), settings, kafka=kafka, publisher=publisher)

@@ -5,7 +5,7 @@ the reservation row per order makes business-level duplicates (the same order un
 harmless too.
 """
 
-from eventkit.envelope import CloudEvent, new_event
+from eventkit.envelope import CloudEvent, data_of, new_event
 from eventkit.events import OrderCancelled, OrderPlaced, StockRejected, StockReleased, StockReserved
 from eventkit.messaging import UnitOfWork
 from services.inventory import repository
@@ -15,8 +15,7 @@ SOURCE = "/orderflow/inventory"
 
 
 async def reserve_stock(uow: UnitOfWork, event: CloudEvent) -> None:
-    placed = event.data
-    assert isinstance(placed, OrderPlaced)  # the consumer routes only this type here
+    placed = data_of(event, OrderPlaced)
     session = uow.session
     if not on_placed(await repository.status_of(session, placed.order_id)):
         return
@@ -38,8 +37,7 @@ async def reserve_stock(uow: UnitOfWork, event: CloudEvent) -> None:
 
 
 async def release_stock(uow: UnitOfWork, event: CloudEvent) -> None:
-    cancelled = event.data
-    assert isinstance(cancelled, OrderCancelled)  # the consumer routes only this type here
+    cancelled = data_of(event, OrderCancelled)
     session = uow.session
     match on_cancelled(await repository.status_of(session, cancelled.order_id)):
         case OnCancel.TOMBSTONE:

@@ -8,13 +8,10 @@ from uuid import UUID
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
-    String,
     Table,
     Uuid,
     bindparam,
@@ -27,23 +24,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.columns import UtcDateTime, identifier_type, service_metadata
 from eventkit.events import Reservation
 from eventkit.messaging import messaging_tables
 from services.inventory.domain import ReservationStatus, StockLevel
 
-SKU_LENGTH = 100
-DEMO_SKUS = [f"SKU-{n}" for n in range(1, 21)]
-DEMO_QUANTITY = 1_000_000
-
-metadata = MetaData()
+metadata = service_metadata()
 
 stock = Table(
     "stock",
     metadata,
-    Column("sku", String(SKU_LENGTH), primary_key=True),
+    Column("sku", identifier_type(), primary_key=True),
     Column("available", Integer, nullable=False),
     # The conditional UPDATE already refuses to oversell; the constraint catches any other writer.
-    CheckConstraint("available >= 0", name="ck_stock_available_not_negative"),
+    CheckConstraint("available >= 0", name="available_not_negative"),
 )
 
 reservations = Table(
@@ -61,7 +55,7 @@ reservations = Table(
         ),
         nullable=False,
     ),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 # A line holds stock while its reservation's status is RESERVED; the status lives on the order alone.
@@ -69,9 +63,9 @@ reservation_lines = Table(
     "reservation_lines",
     metadata,
     Column("order_id", Uuid, ForeignKey("reservations.order_id"), primary_key=True),
-    Column("sku", String(SKU_LENGTH), primary_key=True),
+    Column("sku", identifier_type(), primary_key=True),
     Column("quantity", Integer, nullable=False),
-    Index("ix_reservation_lines_sku", "sku"),
+    Index(None, "sku"),
 )
 
 tables = messaging_tables(metadata)
@@ -144,19 +138,3 @@ async def set_available(session: AsyncSession, sku: str, available: int) -> None
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     upsert = dialect.insert(stock).values(sku=sku, available=available)
     await session.execute(upsert.on_conflict_do_update(index_elements=[stock.c.sku], set_={"available": available}))
-
-
-async def seed_demo_stock(
-    session: AsyncSession, skus: Iterable[str] = DEMO_SKUS, quantity: int = DEMO_QUANTITY
-) -> list[str]:
-    """Stock the SKUs that have none yet; returns those it added.
-
-    SKUs already present keep their level, so restarting the local stack never breaks stock conservation
-    (initial = available + reserved) for the orders of an earlier run.
-    """
-    wanted = list(skus)
-    present = set(await session.scalars(select(stock.c.sku).where(stock.c.sku.in_(wanted))))
-    added = [sku for sku in wanted if sku not in present]
-    if added:
-        await session.execute(insert(stock), [{"sku": sku, "available": quantity} for sku in added])
-    return added

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 
-from eventkit.service import Context, ServiceContext
+from eventkit.host.context import Context, ServiceContext
 from services.orders import views
 from services.orders.body import MAX_BODY_BYTES, BoundedJSONRoute
 from services.orders.domain import OrderStatus
@@ -23,7 +23,6 @@ from services.orders.schemas import (
     decode_cursor,
     encode_cursor,
 )
-from services.orders.settings import orders_settings
 from services.orders.watch import OrderWatcher
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=BoundedJSONRoute)
@@ -31,13 +30,9 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=BoundedJSONRou
 MAX_WAIT_SECONDS = 30
 
 
-def _watcher(request: Request, context: Context) -> OrderWatcher:
-    """One watcher per app, made on first use, so all long polls of this process share its poll task."""
-    state = request.app.state
-    if getattr(state, "order_watcher", None) is None:
-        state.order_watcher = OrderWatcher(context.sessions, orders_settings(context).wait_poll_seconds)
-    watcher: OrderWatcher = state.order_watcher
-    return watcher
+def _watcher(context: Context) -> OrderWatcher:
+    """The process's one watcher (made at start-up), so all long polls share its poll task."""
+    return context.resource(OrderWatcher)
 
 
 def _cursor(

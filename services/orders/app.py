@@ -1,32 +1,51 @@
-"""Bootstrap of the orders service: `uvicorn services.orders.app:create_app --factory`."""
+"""Bootstrap of the orders service: `orderflow-service serve orders` (uvicorn `services.orders.app:create_app`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from fastapi import FastAPI
 
-from eventkit import service
-from eventkit.service import ServiceContext, ServiceSpec
+from eventkit.host import app as host
+from eventkit.host.app import ServiceSpec
+from eventkit.host.context import ServiceContext
+from eventkit.producer import Publisher
 from eventkit.settings import KafkaSettings
+from eventkit.topology import ORDERS
 from services.orders.api import router
 from services.orders.consumer import HANDLERS
 from services.orders.handlers import cancel_stale_orders
 from services.orders.metrics import count_outcomes
 from services.orders.repository import metadata, tables
-from services.orders.settings import OrdersSettings, orders_settings
+from services.orders.settings import OrdersSettings
+from services.orders.watch import OrderWatcher
 
 log = logging.getLogger(__name__)
 
+Settings = OrdersSettings
 
-async def sweep_stale_orders(context: ServiceContext) -> None:
+
+@contextlib.asynccontextmanager
+async def watching(context: ServiceContext, *, settings: OrdersSettings) -> AsyncIterator[None]:
+    """One watcher per process for every `?wait=` long poll; closed (waiters answered) at shutdown."""
+    watcher = OrderWatcher(context.sessions, settings.wait_poll_seconds)
+    context.resources[OrderWatcher] = watcher
+    try:
+        yield
+    finally:
+        await watcher.close()
+
+
+async def sweep_stale_orders(context: ServiceContext, *, settings: OrdersSettings) -> None:
     """Cancel orders PENDING for longer than the timeout, a batch per transaction, for as long as we run.
 
     Every replica may sweep: the compare-and-set in `repository.save` lets only one cancel a given order.
     """
-    settings = orders_settings(context)
     timeout = timedelta(seconds=settings.pending_timeout_seconds)
     while True:
         try:
@@ -42,17 +61,21 @@ async def sweep_stale_orders(context: ServiceContext) -> None:
             await asyncio.sleep(settings.sweep_interval_seconds)
 
 
-SPEC = ServiceSpec(
-    name="orders",
-    metadata=metadata,
-    tables=tables,
-    handlers=HANDLERS,
-    routers=[router],
-    background=[sweep_stale_orders],
-    on_committed=count_outcomes,
-    title="orderflow orders",
-)
+def spec(settings: OrdersSettings) -> ServiceSpec:
+    return ServiceSpec(
+        service=ORDERS,
+        metadata=metadata,
+        tables=tables,
+        handlers=HANDLERS,
+        routers=[router],
+        components=[partial(watching, settings=settings)],
+        background=[partial(sweep_stale_orders, settings=settings)],
+        on_committed=count_outcomes,
+    )
 
 
-def create_app(settings: OrdersSettings | None = None, kafka: KafkaSettings | None = None) -> FastAPI:
-    return service.create_app(SPEC, settings or OrdersSettings(), kafka)
+def create_app(
+    settings: OrdersSettings | None = None, *, kafka: KafkaSettings | None = None, publisher: Publisher | None = None
+) -> FastAPI:
+    settings = settings or OrdersSettings()
+    return host.create_app(spec(settings), settings, kafka=kafka, publisher=publisher)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     RowMapping,
     String,
     Table,
@@ -29,27 +28,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.columns import Money, UtcDateTime, identifier_type, service_metadata
 from eventkit.events import CancelReason
 from eventkit.messaging import messaging_tables
-from services.orders.columns import Money, UtcDateTime
 from services.orders.commands import PlaceOrder
 from services.orders.domain import Order, OrderStatus, PaymentAnswer, StockAnswer
 
-# Deterministic constraint names, so migrations can refer to them on every database.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = service_metadata()
 
 orders = Table(
     "orders",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("customer_id", String(128), nullable=False),
+    Column("customer_id", identifier_type(), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("total", Money, nullable=False),
     Column("status", String(16), nullable=False),
@@ -72,7 +63,7 @@ order_lines = Table(
     metadata,
     Column("order_id", Uuid, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
     Column("line_no", Integer, primary_key=True),
-    Column("sku", String(128), nullable=False),
+    Column("sku", identifier_type(), nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("unit_price", Money, nullable=False),
 )

@@ -21,6 +21,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import RowMapping
 
 from eventkit.events import CancelReason, OrderLine
+from eventkit.vocabulary import Identifier
 from services.orders.commands import PlaceOrder
 from services.orders.currencies import CURRENCIES, MINOR_UNITS
 from services.orders.domain import OrderStatus, PaymentAnswer, StockAnswer
@@ -47,7 +48,7 @@ def _step(currency: str) -> Decimal:
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku: Annotated[str, Field(min_length=1, max_length=128, examples=["MUG-RED-350"])]
+    sku: Annotated[Identifier, Field(examples=["MUG-RED-350"])]
     quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, examples=[2])]
     unit_price: Annotated[
         Decimal,
@@ -64,7 +65,7 @@ class PlaceOrderRequest(BaseModel):
     # Unknown fields are errors: a client sending its own "total" must learn that the server computes it.
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: Annotated[str, Field(min_length=1, max_length=128, examples=["customer-1842"])]
+    customer_id: Annotated[Identifier, Field(examples=["customer-1842"])]
     currency: Currency  # declared before items: the items validator reads it
     items: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_ITEMS)]
 

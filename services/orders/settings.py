@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from eventkit.service import ServiceContext, ServiceSettings
+from eventkit.host.settings import ServiceSettings
 
 
 class OrdersSettings(ServiceSettings):
@@ -10,11 +10,3 @@ class OrdersSettings(ServiceSettings):
     sweep_interval_seconds: float = Field(5.0, gt=0, description="How often the timeout sweeper looks")
     sweep_batch_size: int = Field(500, gt=0, description="Orders cancelled per sweeper transaction")
     wait_poll_seconds: float = Field(0.05, gt=0, description="Database poll period of GET ?wait= long polls")
-
-
-def orders_settings(context: ServiceContext) -> OrdersSettings:
-    """The settings of a running orders service; `create_app` always hands it an `OrdersSettings`."""
-    settings = context.settings
-    if not isinstance(settings, OrdersSettings):
-        raise TypeError("the orders service runs with OrdersSettings (use services.orders.app.create_app)")
-    return settings

@@ -27,6 +27,8 @@ class OrderWatcher:
         self._interval = interval
         self._waiters: dict[UUID, set[asyncio.Future[None]]] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._polls = 0
+        self._woken = 0
 
     async def wait(self, order_id: UUID, timeout: float) -> None:
         """Return once the order left PENDING or after `timeout` seconds, whichever comes first."""
@@ -43,10 +45,36 @@ class OrderWatcher:
             if not waiting:
                 self._waiters.pop(order_id, None)
 
+    async def close(self) -> None:
+        """Stop polling and answer every waiter now: at shutdown each reads the order's current state."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        for waiting in self._waiters.values():
+            for future in waiting:
+                if not future.done():
+                    future.set_result(None)
+
+    @property
+    def polls(self) -> int:
+        """Database polls made so far, for all waiters together."""
+        return self._polls
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting right now."""
+        return sum(len(futures) for futures in self._waiters.values())
+
+    @property
+    def woken(self) -> int:
+        """Requests answered because their order settled (not because their wait ran out)."""
+        return self._woken
+
     async def _poll(self) -> None:
         while self._waiters:
             await asyncio.sleep(self._interval)
             awaited = list(self._waiters)
+            self._polls += 1
             try:
                 async with self._sessions() as session:
                     done = set()
@@ -60,3 +88,4 @@ class OrderWatcher:
                 for future in self._waiters.pop(order_id, set()):
                     if not future.done():
                         future.set_result(None)
+                        self._woken += 1

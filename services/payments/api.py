@@ -7,7 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel
 
-from eventkit.service import Context
+from eventkit.host.context import Context
+from eventkit.vocabulary import IDENTIFIER_LENGTH
 from services.payments import repository
 from services.payments.domain import Payment
 
@@ -43,7 +44,9 @@ async def get_payment(payment: KnownPayment) -> Payment:
     "/customers/{customer_id}/charges",
     summary="What a customer paid and was not refunded, per currency (empty if nothing)",
 )
-async def get_charges(customer_id: Annotated[str, Path(min_length=1)], context: Context) -> CustomerCharges:
+async def get_charges(
+    customer_id: Annotated[str, Path(min_length=1, max_length=IDENTIFIER_LENGTH)], context: Context
+) -> CustomerCharges:
     async with context.sessions() as session:
         net = await repository.net_charged(session, customer_id)
     return CustomerCharges(customer_id=customer_id, net_charged=net)

@@ -1,29 +1,19 @@
-"""Bootstrap of the payments service: `uvicorn --factory services.payments.app:create_app`."""
+"""Bootstrap of the payments service: `orderflow-service serve payments`."""
 
 from fastapi import FastAPI
 
-from eventkit import service
-from eventkit.service import ServiceSpec
+from eventkit.host import app as host
+from eventkit.host.app import ServiceSpec
+from eventkit.producer import Publisher
 from eventkit.settings import KafkaSettings
+from eventkit.topology import PAYMENTS
 from services.payments.api import router
 from services.payments.consumer import handlers
 from services.payments.provider import PaymentProvider, SimulatedProvider
 from services.payments.repository import metadata, tables
 from services.payments.settings import PaymentsSettings
 
-NAME = "payments"
-
-
-def spec(provider: PaymentProvider) -> ServiceSpec:
-    """The service around `provider`; a function, not a constant, because the handlers need the provider."""
-    return ServiceSpec(
-        name=NAME,
-        metadata=metadata,
-        tables=tables,
-        handlers=handlers(provider),
-        routers=[router],
-        title="orderflow payments",
-    )
+Settings = PaymentsSettings
 
 
 def simulated_provider(settings: PaymentsSettings) -> SimulatedProvider:
@@ -35,10 +25,18 @@ def simulated_provider(settings: PaymentsSettings) -> SimulatedProvider:
     )
 
 
+def spec(settings: PaymentsSettings, provider: PaymentProvider | None = None) -> ServiceSpec:
+    """The handlers charge through `provider`: the simulator the settings describe, unless one is given."""
+    chosen = provider or simulated_provider(settings)
+    return ServiceSpec(service=PAYMENTS, metadata=metadata, tables=tables, handlers=handlers(chosen), routers=[router])
+
+
 def create_app(
     settings: PaymentsSettings | None = None,
+    *,
     kafka: KafkaSettings | None = None,
+    publisher: Publisher | None = None,
     provider: PaymentProvider | None = None,
 ) -> FastAPI:
     settings = settings or PaymentsSettings()
-    return service.create_app(spec(provider or simulated_provider(settings)), settings, kafka)
+    return host.create_app(spec(settings, provider), settings, kafka=kafka, publisher=publisher)

@@ -6,7 +6,7 @@ called again, with the same idempotency key, so the customer is still charged or
 `ProviderUnavailable` propagates: the consumer retries the event through its retry topics.
 """
 
-from eventkit.envelope import CloudEvent, new_event
+from eventkit.envelope import CloudEvent, data_of, new_event
 from eventkit.errors import PermanentFailure
 from eventkit.events import OrderCancelled, OrderPlaced, PaymentRefunded
 from eventkit.messaging import UnitOfWork
@@ -18,8 +18,7 @@ SOURCE = "/orderflow/payments"
 
 
 async def capture_payment(uow: UnitOfWork, event: CloudEvent, *, provider: PaymentProvider) -> None:
-    placed = event.data
-    assert isinstance(placed, OrderPlaced)  # the consumer routes only this type here
+    placed = data_of(event, OrderPlaced)
     session = uow.session
     known = await repository.get(session, placed.order_id)
     if not on_placed(known.status if known else None):
@@ -37,8 +36,7 @@ async def capture_payment(uow: UnitOfWork, event: CloudEvent, *, provider: Payme
 
 
 async def refund_payment(uow: UnitOfWork, event: CloudEvent, *, provider: PaymentProvider) -> None:
-    cancelled = event.data
-    assert isinstance(cancelled, OrderCancelled)  # the consumer routes only this type here
+    cancelled = data_of(event, OrderCancelled)
     session = uow.session
     payment = await repository.get(session, cancelled.order_id)
     match on_cancelled(payment.status if payment else None):

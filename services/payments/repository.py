@@ -6,26 +6,23 @@ from uuid import UUID
 
 from sqlalchemy import (
     Column,
-    DateTime,
     Enum,
     Index,
-    MetaData,
-    Numeric,
     String,
     Table,
     Text,
     Uuid,
-    func,
     insert,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eventkit.columns import Money, UtcDateTime, identifier_type, service_metadata
 from eventkit.messaging import messaging_tables
 from services.payments.domain import Payment, PaymentStatus
 
-metadata = MetaData()
+metadata = service_metadata()
 
 payments = Table(
     "payments",
@@ -44,13 +41,13 @@ payments = Table(
         nullable=False,
     ),
     # The columns below stay empty for a tombstone: OrderCancelled names neither customer nor amount.
-    Column("customer_id", Text),
-    Column("payment_id", String(255)),
-    Column("amount", Numeric(24, 4)),
+    Column("customer_id", identifier_type()),
+    Column("payment_id", identifier_type()),
+    Column("amount", Money),
     Column("currency", String(3)),
     Column("reason", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_payments_customer_id", "customer_id"),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "customer_id"),
 )
 
 tables = messaging_tables(metadata)
@@ -91,10 +88,14 @@ async def mark_refunded(session: AsyncSession, order_id: UUID) -> None:
 
 
 async def net_charged(session: AsyncSession, customer_id: str) -> dict[str, Decimal]:
-    """Per currency, what the customer paid and was not paid back: refunded payments count zero."""
-    totals = (
-        select(payments.c.currency, func.sum(payments.c.amount))
-        .where(payments.c.customer_id == customer_id, payments.c.status == PaymentStatus.CAPTURED)
-        .group_by(payments.c.currency)
+    """Per currency, what the customer paid and was not paid back: refunded payments count zero.
+
+    Summed here from the exact amounts: SQLite's SUM over decimal text would go through floating point.
+    """
+    captured = select(payments.c.currency, payments.c.amount).where(
+        payments.c.customer_id == customer_id, payments.c.status == PaymentStatus.CAPTURED
     )
-    return {currency: Decimal(total) for currency, total in await session.execute(totals)}
+    totals: dict[str, Decimal] = {}
+    for currency, amount in await session.execute(captured):
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return totals

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.service import ServiceSettings
+from eventkit.host.settings import ServiceSettings
 
 
 class PaymentsSettings(ServiceSettings):

@@ -10,8 +10,7 @@ import pytest
 from eventkit.envelope import from_record, new_event, to_record
 from eventkit.events import OrderLine, OrderPlaced
 from eventkit.producer import EventProducer
-from tests.conftest import KafkaCluster
-from tests.integration.kafka_helpers import read_all
+from tests.support.kafka import KafkaCluster, read_all
 
 pytestmark = pytest.mark.kafka
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from orderflow.devkafka.broker import free_port
-from tests.conftest import KafkaCluster
+from devstack.processes import free_port
+from tests.support.kafka import KafkaCluster
 
 pytestmark = pytest.mark.kafka
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from orderflow.devpostgres import LocalPostgres
+from devstack.postgres import LocalPostgres
 
 pytestmark = pytest.mark.postgres
 

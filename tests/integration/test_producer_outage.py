@@ -8,13 +8,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from devstack.kafka.broker import LocalBroker
 from eventkit.envelope import KafkaRecord
 from eventkit.producer import EventProducer, ProducerBufferFull, ProducerUnavailable
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics
-from orderflow.devkafka.broker import LocalBroker
-from tests.conftest import start_local_broker
-from tests.integration.kafka_helpers import read_all
+from tests.support.kafka import read_all, start_local_broker
 
 pytestmark = pytest.mark.kafka
 
@@ -28,7 +27,7 @@ def numbered(sequence: int, order_id: UUID) -> KafkaRecord:
 @pytest.fixture
 def own_broker(tmp_path_factory: pytest.TempPathFactory) -> object:
     """A broker of this test's own, since the test stops it; the shared one must stay up for the others."""
-    broker = start_local_broker(tmp_path_factory)
+    broker = start_local_broker(tmp_path_factory.mktemp("kafka"))
     yield broker
     broker.stop()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from orderflow.children import ChildFailed, ServiceProcess, port_in_use, stop_all, wait_ready
-from orderflow.devkafka.broker import free_port
+from devstack.children import ChildFailed, ServiceProcess, stop_all, wait_ready
+from devstack.processes import free_port, port_in_use
 
 
 class ScriptProcess(ServiceProcess):

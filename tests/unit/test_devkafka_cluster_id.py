@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from orderflow.devkafka.broker import _cluster_id
+from devstack.kafka.broker import _cluster_id
 
 
 def test_cluster_id_is_a_base64url_uuid_that_never_looks_like_an_option() -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from orderflow.cache import ToolMissing
-from orderflow.devkafka.artifacts import ensure_kafka_jars, require_java
+from devstack.cache import ToolMissing
+from devstack.kafka.artifacts import ensure_kafka_jars, require_java
 
 
 def test_missing_java_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orderflow.cache import ToolMissing
-from orderflow.devpostgres import find_binaries
+from devstack.cache import ToolMissing
+from devstack.postgres import find_binaries
 
 
 def _fake_bin(folder: Path) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from orderflow.load import LARGE_QUANTITY, SKUS, order_body
+from orderflow.demo import LARGE_QUANTITY, SKUS
+from orderflow.load import order_body
 
 
 def test_mix_has_the_documented_shares_and_valid_lines() -> None:

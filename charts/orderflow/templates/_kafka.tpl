@@ -1,10 +1,24 @@
 {{/* Kafka: the saga's topology, topic names, least-privilege ACLs and the client settings of the services. */}}
 
-{{/* Which topics each service reads and writes; fixed by the code (each service's consumer.py), not a value. */}}
+{{/*
+Which topic each service writes and which it reads: topology.yaml, generated from eventkit/topology.py (the one
+declaration of the event topology) by `orderflow topology export`. As YAML {<service>: {topic, reads}}.
+*/}}
 {{- define "orderflow.kafka.topology" -}}
-orders: {reads: [inventory, payments], writes: orders}
-inventory: {reads: [orders], writes: inventory}
-payments: {reads: [orders], writes: payments}
+{{- toYaml (.Files.Get "topology.yaml" | fromYaml).services -}}
+{{- end -}}
+
+{{/* The topics a service's consumer group reads: its inputs and their retry topics. Args: root, name. As YAML {topics: []}. */}}
+{{- define "orderflow.kafka.groupTopics" -}}
+{{- $root := .root -}}
+{{- $topics := list -}}
+{{- range $input := (get (include "orderflow.kafka.topology" $root | fromYaml) .name).reads -}}
+{{- $topics = append $topics (include "orderflow.kafka.topic" (dict "root" $root "name" $input)) -}}
+{{- end -}}
+{{- range $input := (get (include "orderflow.kafka.topology" $root | fromYaml) .name).reads -}}
+{{- $topics = concat $topics (include "orderflow.kafka.failureTopics" (dict "root" $root "name" $input) | fromYaml).retry -}}
+{{- end -}}
+{{- toYaml (dict "topics" $topics) -}}
 {{- end -}}
 
 {{- define "orderflow.kafka.cluster" -}}
@@ -30,7 +44,8 @@ payments: {reads: [orders], writes: payments}
 {{- define "orderflow.kafka.topics" -}}
 {{- $root := . -}}
 {{- $topics := list -}}
-{{- range $name := list "orders" "inventory" "payments" -}}
+{{- range $service := include "orderflow.kafka.topology" . | fromYaml -}}
+{{- $name := $service.topic -}}
 {{- $topics = append $topics (dict "name" (include "orderflow.kafka.topic" (dict "root" $root "name" $name)) "kind" "main") -}}
 {{- $failure := include "orderflow.kafka.failureTopics" (dict "root" $root "name" $name) | fromYaml -}}
 {{- range $failure.retry -}}
@@ -72,7 +87,7 @@ Write on a topic (KIP-679).
 {{- end }}
 {{ include "orderflow.kafka.acl" (dict "type" "topic" "name" $failure.dlq "operations" (list "Describe" "Write")) }}
 {{- end }}
-{{ include "orderflow.kafka.acl" (dict "type" "topic" "name" (include "orderflow.kafka.topic" (dict "root" $root "name" $flow.writes)) "operations" (list "Describe" "Write")) }}
+{{ include "orderflow.kafka.acl" (dict "type" "topic" "name" (include "orderflow.kafka.topic" (dict "root" $root "name" $flow.topic)) "operations" (list "Describe" "Write")) }}
 {{- end -}}
 
 {{- define "orderflow.kafka.userName" -}}

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eventkit.consumer import ConsumerOptions, EventConsumer
-from eventkit.envelope import CloudEvent, KafkaRecord, new_event, to_record
+from eventkit.envelope import CloudEvent, KafkaRecord, to_record
 from eventkit.errors import PermanentFailure
-from eventkit.events import OrderLine, OrderPlaced
+from eventkit.events import OrderConfirmed, OrderPlaced, StockReleased
 from eventkit.messaging import UnitOfWork, messaging_tables
 from eventkit.producer import EventProducer
-from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, GROUP, ORIGINAL_OFFSET, ORIGINAL_TOPIC
+from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, ERROR_REASON, GROUP, ORIGINAL_OFFSET, ORIGINAL_TOPIC
 from eventkit.settings import KafkaSettings
-from tests.conftest import KafkaCluster
-from tests.integration.kafka_helpers import read_all, running, sqlite_and_producer
+from tests.support.events import event
+from tests.support.events import placed as placed_order
+from tests.support.kafka import KafkaCluster, read_all, running, sqlite_and_producer, toy_service
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.kafka
 
@@ -39,16 +40,7 @@ effects = Table(
 
 
 def placed(customer: str = "c-1", order_id: UUID | None = None) -> CloudEvent:
-    return new_event(
-        OrderPlaced(
-            order_id=order_id or uuid4(),
-            customer_id=customer,
-            items=[OrderLine(sku="SKU-1", quantity=1, unit_price=Decimal("1.00"))],
-            currency="EUR",
-            total=Decimal("1.00"),
-        ),
-        source="/tests",
-    )
+    return placed_order(customer, order_id=order_id)
 
 
 @dataclass
@@ -84,11 +76,8 @@ class Harness:
             query = select(effects.c.customer_id).where(effects.c.order_id == str(order_id)).order_by(effects.c.seq)
             return list(await session.scalars(query))
 
-    async def wait_for(self, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not await check():
-            assert time.monotonic() < deadline, "condition not reached in time"
-            await asyncio.sleep(0.1)
+    async def wait_for(self, check: Callable[[], Awaitable[bool]]) -> None:
+        await eventually(check, what="the records applied")
 
 
 @pytest.fixture
@@ -98,11 +87,11 @@ async def harness(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Harness]
         harness = Harness(settings, sessions, producer)
         consumer = EventConsumer(
             settings,
-            group_id="toy",
+            service=toy_service("toy", OrderPlaced),
             handlers={OrderPlaced: harness.handle},
             sessions=sessions,
             tables=tables,
-            producer=producer,
+            sender=producer,
             options=ConsumerOptions(batch_size=100, retry_levels=2, retry_backoff_seconds=0.2),
         )
         async with running(consumer):
@@ -150,8 +139,8 @@ async def test_a_poison_record_goes_to_the_dlq_and_the_consumer_goes_on(harness:
 
     await harness.wait_for(after_applied)
     dead = await read_all(harness.settings, harness.settings.topic("orders.dlq"), expected=2)
-    reasons = {dict(r.headers)[ERROR_CLASS] for r in dead}
-    assert reasons == {b"MalformedEvent", b"UnknownEventType"}
+    reasons = {dict(r.headers)[ERROR_CLASS]: dict(r.headers)[ERROR_REASON] for r in dead}
+    assert reasons == {b"MalformedEvent": b"malformed", b"UnknownEventType": b"unknown_type"}
     for record in dead:
         headers = dict(record.headers)
         assert headers[GROUP] == harness.settings.topic("toy").encode()
@@ -185,7 +174,9 @@ async def test_exhausted_retries_dead_letter_and_replay_applies_the_event(harnes
     dead = await read_all(harness.settings, harness.settings.topic("orders.dlq"), expected=2, timeout=30)
     by_class = {dict(r.headers)[ERROR_CLASS]: dict(r.headers) for r in dead}
     assert by_class[b"ConnectionError"][ATTEMPTS] == b"3"
+    assert by_class[b"ConnectionError"][ERROR_REASON] == b"retries_exhausted"
     assert by_class[b"PermanentFailure"][ATTEMPTS] == b"1"
+    assert by_class[b"PermanentFailure"][ERROR_REASON] == b"permanent"
     assert await harness.effects_of("doomed") == []
 
     from orderflow.dlq import replay_records
@@ -200,26 +191,84 @@ async def test_exhausted_retries_dead_letter_and_replay_applies_the_event(harnes
     await harness.wait_for(both_applied)
 
 
+class FakeClock:
+    """Monotonic time the test moves by hand: liveness is judged on it, so no test has to sleep it out."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def consumed(group: str, outcome: str) -> float:
+    """orderflow_events_consumed_total of one group and outcome, over all event types."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "orderflow_events_consumed"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels["group"] == group and sample.labels["outcome"] == outcome
+    )
+
+
 async def test_liveness_fails_when_records_wait_but_nothing_is_fetched(harness: Harness) -> None:
+    clock = FakeClock()
     consumer = EventConsumer(
         harness.settings,
-        group_id="liveness",
+        service=toy_service("liveness", OrderPlaced),
         handlers={OrderPlaced: harness.handle},
         sessions=harness.sessions,
         tables=tables,
-        producer=harness.producer,
-        options=ConsumerOptions(liveness_seconds=2, lag_interval_seconds=0.2),
+        sender=harness.producer,
+        options=ConsumerOptions(liveness_seconds=60, lag_interval_seconds=0.1),
+        clock=clock,
     )
+    group = harness.settings.topic("liveness")
     async with running(consumer):
-        await harness.wait_for(lambda: asyncio.sleep(0, consumer.joined()))
-        await asyncio.sleep(3)
-        assert consumer.alive(), "an idle consumer (no lag) is alive"
+        await eventually(lambda: asyncio.sleep(0, consumer.joined()), what="joined")
+        clock.now += 120
+        # An idle consumer measures lag 0, which counts as progress: it stays alive however long it idles.
+        await eventually(lambda: asyncio.sleep(0, consumer.alive()), what="idle and alive")
         # A fetcher that silently stopped, as after a broker restart: polls return nothing while lag grows.
         stuck = consumer._consumer
         assert stuck is not None
         stuck.pause(*stuck.assignment())
         await harness.send(placed("waiting"))
-        await asyncio.sleep(3)
+        await eventually(lambda: asyncio.sleep(0, lag_of(group)), lambda lag: lag > 0, what="lag seen")
+        clock.now += 120
         assert not consumer.alive(), "lag without a fetched record fails liveness"
         stuck.resume(*stuck.assignment())
-        await harness.wait_for(lambda: asyncio.sleep(0, consumer.alive()))
+        await eventually(lambda: asyncio.sleep(0, consumer.alive()), what="alive again")
+
+
+def lag_of(group: str) -> float:
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "orderflow_consumer_lag"
+        for sample in metric.samples
+        if sample.labels["group"] == group
+    )
+
+
+async def test_events_for_others_are_ignored_and_unknown_ones_counted_and_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    group = harness.settings.topic("toy")
+    ignored, unhandled = consumed(group, "ignored"), consumed(group, "unhandled")
+    # OrderConfirmed is published to the orders topic but not for this consumer: its topology ignores it.
+    confirmed = event(OrderConfirmed(order_id=uuid4()))
+    # A StockReleased on the orders topic (a skewed producer) is known, but nothing in this consumer's topology:
+    # it must not be committed silently.
+    skewed = to_record(event(StockReleased(order_id=uuid4())))
+    await harness.send(confirmed, raw=[skewed])
+    await harness.send(placed("after-both"))
+
+    async def after_applied() -> bool:
+        return len(await harness.effects_of("after-both")) == 1
+
+    await harness.wait_for(after_applied)
+    assert consumed(group, "ignored") == ignored + 1
+    assert consumed(group, "unhandled") == unhandled + 1
+    assert any("no handler for orderflow.stock.released.v1" in record.getMessage() for record in caplog.records)

@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devstack.postgres import LocalPostgres
 from eventkit.database import make_engine, make_sessions
 from eventkit.envelope import new_event
 from eventkit.events import OrderConfirmed
 from eventkit.messaging import UnitOfWork, messaging_tables
 from eventkit.producer import EventProducer
 from eventkit.relay import OutboxRelay
-from orderflow.devpostgres import LocalPostgres
-from tests.conftest import KafkaCluster
-from tests.integration.kafka_helpers import read_all
+from eventkit.topology import ORDERS
+from tests.support.kafka import KafkaCluster, read_all
 
 pytestmark = pytest.mark.kafka
 
@@ -47,7 +47,7 @@ async def stage(engine: AsyncEngine, orders: list[uuid.UUID], per_order: int) ->
     for _ in range(per_order):
         for order_id in orders:
             async with sessions.begin() as session:
-                uow = UnitOfWork(session, tables)
+                uow = UnitOfWork(session, tables, ORDERS)
                 uow.publish(new_event(OrderConfirmed(order_id=order_id), source="/tests"))
                 await uow.flush()
 
@@ -69,21 +69,26 @@ async def test_one_relay_leads_publishes_in_order_and_a_standby_takes_over(
     settings = await kafka.isolated(partitions=3)
     producer = EventProducer(settings, client_id="relay-test")
     await producer.start()
-    first = OutboxRelay(engine, tables.outbox, producer, name="orders", batch_size=7)
-    second = OutboxRelay(engine, tables.outbox, producer, name="orders", batch_size=7)
+    first = OutboxRelay(engine, tables.outbox, producer, name="orders", topic=settings.topic, batch_size=7)
+    second = OutboxRelay(engine, tables.outbox, producer, name="orders", topic=settings.topic, batch_size=7)
     tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
     orders = [uuid.uuid4() for _ in range(4)]
     try:
         await until(lambda: first.leader or second.leader)
-        await asyncio.sleep(1.5)  # the standby polls the lock every second: give it a chance to misbehave
+        standby = second if first.leader else first
+        # The standby asked for the lock again after the leader took it, and was refused.
+        await until(lambda: standby.lock_attempts >= 2)
         assert [first.leader, second.leader].count(True) == 1, "exactly one relay leads"
         await stage(engine, orders, per_order=10)
         records = await read_all(settings, settings.topic("orders"), expected=40)
         assert await backlog(engine) == 0, "published rows are purged"
 
         leader, standby = (first, second) if first.leader else (second, first)
+        assert not standby.leader
         await leader.stop()
         await until(lambda: standby.leader, timeout=10)
+        # A stopped relay gives up leadership on SQLite (file lock) as on PostgreSQL (advisory lock).
+        await until(lambda: not leader.leader)
         await stage(engine, orders, per_order=5)
         records = await read_all(settings, settings.topic("orders"), expected=60)
     finally:

@@ -1,10 +1,8 @@
-"""The inventory database for these tests: see tests/integration/conftest.py."""
+"""The inventory database for these tests, migrated by its own Alembic scripts (tests/support/databases.py)."""
 
 import pytest
 
-from orderflow.serve import Service
-
 
 @pytest.fixture
-def service_under_test() -> Service:
-    return Service.inventory
+def service_name() -> str:
+    return "inventory"

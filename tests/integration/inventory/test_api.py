@@ -1,4 +1,4 @@
-"""The inventory HTTP API in the real app (lifespan, database, producer), without consumer or relay."""
+"""The inventory HTTP API in the real app (lifespan, real database), without broker, consumer or relay."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from eventkit.service import ServiceSettings
-from eventkit.settings import KafkaSettings
+from eventkit.host.settings import ServiceSettings
+from eventkit.vocabulary import IDENTIFIER_LENGTH
 from services.inventory.app import create_app
-from tests.conftest import KafkaCluster
-
-pytestmark = pytest.mark.kafka
+from tests.support.publisher import NoBroker
 
 
 @pytest.fixture
-async def client(migrated_url: str, kafka: KafkaCluster) -> AsyncIterator[httpx.AsyncClient]:
+async def client(migrated_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = ServiceSettings(database_url=migrated_url, relay_enabled=False, consumer_enabled=False)
-    app = create_app(settings, KafkaSettings(bootstrap_servers=kafka.bootstrap_servers))
-    # ASGITransport does not run the lifespan, which opens the database and starts the producer.
+    app = create_app(settings, publisher=NoBroker())
+    # ASGITransport does not run the lifespan, which opens the database.
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as client:
@@ -56,11 +54,16 @@ async def test_invalid_stock_is_422_naming_the_field(client: httpx.AsyncClient, 
     assert response.json()["detail"][0]["loc"] == ["body", "available"]
 
 
-async def test_a_sku_longer_than_the_column_is_422(client: httpx.AsyncClient) -> None:
-    response = await client.put(f"/stock/{'X' * 101}", json={"available": 1})
+async def test_an_sku_as_long_as_everywhere_fits_and_a_longer_one_is_422(client: httpx.AsyncClient) -> None:
+    # The orders API and the event contract accept SKUs of IDENTIFIER_LENGTH: inventory must store them.
+    longest = "X" * IDENTIFIER_LENGTH
+    assert (await client.put(f"/stock/{longest}", json={"available": 1})).status_code == 200
+    assert (await client.get(f"/stock/{longest}")).json()["sku"] == longest
+
+    response = await client.put(f"/stock/{longest}Y", json={"available": 1})
 
     assert response.status_code == 422
 
 
 async def test_the_service_is_ready_without_a_consumer(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/readyz")).json() == {"status": "ready"}
+    assert (await client.get("/readyz")).json() == {"status": "ready", "problems": {}}

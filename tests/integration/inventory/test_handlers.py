@@ -7,8 +7,6 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,8 +24,8 @@ from eventkit.events import (
 from services.inventory import repository
 from services.inventory.domain import StockLevel
 from services.inventory.handlers import release_stock, reserve_stock
-from services.inventory.repository import metadata, tables
-from tests.integration.conftest import handler_runner
+from services.inventory.repository import tables
+from tests.support.databases import handler_runner
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -43,7 +41,7 @@ def cancelled(order_id: UUID) -> CloudEvent:
     return new_event(OrderCancelled(order_id=order_id, reason=CancelReason.PAYMENT_DECLINED), source="/tests")
 
 
-handle = handler_runner(tables)
+handle = handler_runner("inventory", tables)
 
 
 async def stock(sessions: Sessions, **levels: int) -> None:
@@ -55,15 +53,6 @@ async def stock(sessions: Sessions, **levels: int) -> None:
 async def level(sessions: Sessions, sku: str) -> StockLevel | None:
     async with sessions() as session:
         return await repository.stock_level(session, sku)
-
-
-async def test_the_migration_creates_exactly_the_tables_the_code_uses(sessions: Sessions) -> None:
-    async with sessions() as session:
-        connection = await session.connection()
-        differences = await connection.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-        )
-    assert differences == []
 
 
 async def test_an_order_reserves_every_line_and_announces_it(sessions: Sessions) -> None:
@@ -194,19 +183,6 @@ async def test_setting_the_available_stock_keeps_what_orders_hold(sessions: Sess
 
     assert await level(sessions, "A") == StockLevel("A", available=10, reserved=2)
     assert await level(sessions, "NEVER-STOCKED") is None
-
-
-async def test_demo_stock_is_seeded_once_and_later_runs_keep_the_levels(sessions: Sessions) -> None:
-    async with sessions.begin() as session:
-        added = await repository.seed_demo_stock(session)
-    await handle(sessions, reserve_stock, placed(("SKU-1", 3)))
-    async with sessions.begin() as session:
-        again = await repository.seed_demo_stock(session)
-
-    assert added == [f"SKU-{n}" for n in range(1, 21)]
-    assert again == []
-    assert await level(sessions, "SKU-1") == StockLevel("SKU-1", available=999_997, reserved=3)
-    assert await level(sessions, "SKU-20") == StockLevel("SKU-20", available=1_000_000, reserved=0)
 
 
 async def test_a_rolled_back_reservation_leaves_neither_stock_change_nor_event(sessions: Sessions) -> None:

@@ -20,8 +20,7 @@ from eventkit.events import OrderLine, OrderPlaced
 from eventkit.messaging import UnitOfWork, messaging_tables
 from eventkit.producer import EventProducer
 from eventkit.settings import KafkaSettings
-from tests.conftest import KafkaCluster
-from tests.integration.kafka_helpers import running, sqlite_and_producer
+from tests.support.kafka import KafkaCluster, running, sqlite_and_producer, toy_service
 
 pytestmark = pytest.mark.kafka
 
@@ -58,11 +57,11 @@ async def stuck(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Stuck]:
         stuck = Stuck(settings, settings.topic("lagging"), producer, asyncio.Event())
         consumer = EventConsumer(
             settings,
-            group_id="lagging",
+            service=toy_service("lagging", OrderPlaced),
             handlers={OrderPlaced: stuck.handle},
             sessions=sessions,
             tables=tables,
-            producer=producer,
+            sender=producer,
             options=ConsumerOptions(retry_levels=1, lag_interval_seconds=0.2),
         )
         async with running(consumer):

@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from tests.conftest import KafkaCluster
-from tests.e2e.local_stack import running_stack, sqlite_urls
+from tests.support.kafka import KafkaCluster
+from tests.support.stack import running_stack, sqlite_urls
 
 pytestmark = pytest.mark.kafka
 

@@ -25,8 +25,7 @@ from eventkit.messaging import UnitOfWork, messaging_tables
 from eventkit.producer import EventProducer
 from eventkit.settings import KafkaSettings
 from orderflow.dlq import replay_records
-from tests.conftest import KafkaCluster
-from tests.integration.kafka_helpers import running, sqlite_and_producer
+from tests.support.kafka import KafkaCluster, running, sqlite_and_producer, toy_service
 
 pytestmark = pytest.mark.kafka
 
@@ -57,11 +56,11 @@ async def failing(kafka: KafkaCluster, tmp_path: Path) -> AsyncIterator[Failing]
         failing = Failing(settings, producer)
         consumer = EventConsumer(
             settings,
-            group_id="retrying",
+            service=toy_service("retrying", OrderPlaced),
             handlers={OrderPlaced: failing.handle},
             sessions=sessions,
             tables=tables,
-            producer=producer,
+            sender=producer,
             options=ConsumerOptions(retry_levels=1, retry_backoff_seconds=0.1),
         )
         async with running(consumer):

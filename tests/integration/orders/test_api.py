@@ -1,11 +1,12 @@
-"""The orders HTTP API through its real app and lifespan (database + Kafka producer; no consumer, no relay)."""
+"""The orders HTTP API through its real app and lifespan: a real database, no broker (no consumer, no relay)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,21 +14,21 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event as sql_event
 from sqlalchemy import select
 
 from eventkit.envelope import from_record, new_event
 from eventkit.events import EventData, OrderPlaced, PaymentCaptured, StockRejected, StockReserved
+from eventkit.host.context import ServiceContext
 from eventkit.messaging import decode_headers
-from eventkit.service import ServiceContext
-from eventkit.settings import KafkaSettings
 from services.orders.app import create_app
 from services.orders.consumer import HANDLERS
 from services.orders.repository import tables
 from services.orders.schemas import MAX_ITEMS
 from services.orders.settings import OrdersSettings
-from tests.conftest import KafkaCluster
-
-pytestmark = pytest.mark.kafka
+from services.orders.watch import OrderWatcher
+from tests.support.publisher import NoBroker
+from tests.support.waiting import eventually
 
 BODY: dict[str, Any] = {
     "customer_id": "customer-1842",
@@ -38,16 +39,16 @@ BODY: dict[str, Any] = {
 TOO_MANY_ITEMS = [{"sku": f"S{n}", "quantity": 1, "unit_price": "1"} for n in range(MAX_ITEMS + 1)]
 
 
-async def running_app(database_url: str, kafka: KafkaCluster, **settings: Any) -> AsyncIterator[FastAPI]:
+async def running_app(database_url: str, **settings: Any) -> AsyncIterator[FastAPI]:
     options = OrdersSettings(database_url=database_url, relay_enabled=False, consumer_enabled=False, **settings)
-    app = create_app(options, kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers))
+    app = create_app(options, publisher=NoBroker())
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture
-async def app(database_url: str, kafka: KafkaCluster) -> AsyncIterator[FastAPI]:
-    async for running in running_app(database_url, kafka):
+async def app(migrated_url: str) -> AsyncIterator[FastAPI]:
+    async for running in running_app(migrated_url):
         yield running
 
 
@@ -60,6 +61,16 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def context_of(app: FastAPI) -> ServiceContext:
     context: ServiceContext = app.state.context
     return context
+
+
+def watcher_of(app: FastAPI) -> OrderWatcher:
+    return context_of(app).resource(OrderWatcher)
+
+
+async def until_waiting(app: FastAPI, count: int) -> None:
+    """Until `count` long polls are parked in the watcher: the visible sign that they are waiting."""
+    watcher = watcher_of(app)
+    await eventually(lambda: asyncio.sleep(0, watcher.waiting), lambda n: n >= count, what=f"{count} waiters")
 
 
 async def answer(app: FastAPI, *answers: EventData) -> None:
@@ -174,21 +185,20 @@ async def test_the_same_idempotency_key_with_another_body_is_409(client: httpx.A
 
 async def test_a_long_poll_returns_as_soon_as_the_order_is_decided(app: FastAPI, client: httpx.AsyncClient) -> None:
     order_id = await place(client)
-    started = time.monotonic()
-    waiting = asyncio.create_task(client.get(f"/orders/{order_id}", params={"wait": 20}))
-    await asyncio.sleep(0.3)
-    assert not waiting.done()
+    waiting = asyncio.create_task(client.get(f"/orders/{order_id}", params={"wait": 30}))
+    await until_waiting(app, 1)
 
     await answer(
         app,
         StockReserved(order_id=order_id, items=[{"sku": "MUG", "quantity": 2}, {"sku": "TEA", "quantity": 1}]),
         PaymentCaptured(order_id=order_id, payment_id="p-1", amount=Decimal("25.99"), currency="EUR"),
     )
-    response = await asyncio.wait_for(waiting, timeout=5)
+    response = await waiting
 
     assert response.status_code == 200
     assert response.json()["status"] == "CONFIRMED"
-    assert time.monotonic() - started < 2
+    # Woken by the order settling, not by its 30 s running out.
+    assert watcher_of(app).woken == 1
 
 
 async def test_a_long_poll_that_runs_out_answers_200_with_the_pending_order(client: httpx.AsyncClient) -> None:
@@ -198,19 +208,45 @@ async def test_a_long_poll_that_runs_out_answers_200_with_the_pending_order(clie
     response = await client.get(f"/orders/{order_id}", params={"wait": 0.4})
 
     assert (response.status_code, response.json()["status"]) == (200, "PENDING")
-    assert 0.4 <= time.monotonic() - started < 3
+    assert time.monotonic() - started >= 0.4, "a pending order is held for the whole wait"
     assert error_locations(await client.get(f"/orders/{order_id}", params={"wait": 31})) == [["query", "wait"]]
+
+
+@contextlib.contextmanager
+def statements_on_orders(app: FastAPI) -> Iterator[list[str]]:
+    """Every SELECT the engine sends that reads the orders table, while the block runs."""
+    seen: list[str] = []
+    engine = context_of(app).engine.sync_engine
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM orders" in statement:
+            seen.append(statement)
+
+    sql_event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sql_event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_many_long_polls_share_one_watcher(app: FastAPI, client: httpx.AsyncClient) -> None:
     order_ids = [await place(client) for _ in range(20)]
-    waits = [asyncio.create_task(client.get(f"/orders/{order_id}", params={"wait": 20})) for order_id in order_ids]
-    await asyncio.sleep(0.2)
+    watcher = watcher_of(app)
+    waits = [asyncio.create_task(client.get(f"/orders/{order_id}", params={"wait": 30})) for order_id in order_ids]
+    await until_waiting(app, 20)
+
+    with statements_on_orders(app) as statements:
+        before = watcher.polls
+        await eventually(lambda: asyncio.sleep(0, watcher.polls), lambda n: n >= before + 3, what="three polls")
+        polls = watcher.polls - before
+    # One query per tick answers all twenty waiters: not one per waiter (a tick may be caught mid-query).
+    assert polls <= len(statements) <= polls + 1
 
     await answer(app, *(StockRejected(order_id=order_id, short_skus=["MUG"]) for order_id in order_ids))
-    responses = await asyncio.wait_for(asyncio.gather(*waits), timeout=5)
+    responses = await asyncio.gather(*waits)
 
     assert {response.json()["cancel_reason"] for response in responses} == {"out_of_stock"}
+    assert watcher.woken == 20
 
 
 async def test_listing_pages_newest_first_and_filters_by_status(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -238,8 +274,8 @@ async def test_listing_pages_newest_first_and_filters_by_status(app: FastAPI, cl
     assert error_locations(await client.get("/orders", params={"limit": 0})) == [["query", "limit"]]
 
 
-async def test_the_sweeper_cancels_an_order_nobody_answered(database_url: str, kafka: KafkaCluster) -> None:
-    async for app in running_app(database_url, kafka, pending_timeout_seconds=0.3, sweep_interval_seconds=0.05):
+async def test_the_sweeper_cancels_an_order_nobody_answered(migrated_url: str) -> None:
+    async for app in running_app(migrated_url, pending_timeout_seconds=0.3, sweep_interval_seconds=0.05):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://orders") as client:
             order_id = await place(client)
 

@@ -1,4 +1,4 @@
-"""The payments inspection API in the real app (lifespan, database, producer), without consumer or relay."""
+"""The payments inspection API in the real app (lifespan, real database), without broker, consumer or relay."""
 
 from __future__ import annotations
 
@@ -12,15 +12,12 @@ from fastapi import FastAPI
 
 from eventkit.envelope import new_event
 from eventkit.events import CancelReason, OrderCancelled, OrderLine, OrderPlaced
-from eventkit.service import ServiceContext
-from eventkit.settings import KafkaSettings
+from eventkit.host.context import ServiceContext
 from services.payments.app import create_app
 from services.payments.handlers import capture_payment, refund_payment
 from services.payments.provider import SimulatedProvider
 from services.payments.settings import PaymentsSettings
-from tests.conftest import KafkaCluster
-
-pytestmark = pytest.mark.kafka
+from tests.support.publisher import NoBroker
 
 
 @pytest.fixture
@@ -29,10 +26,10 @@ def provider() -> SimulatedProvider:
 
 
 @pytest.fixture
-async def app(migrated_url: str, kafka: KafkaCluster, provider: SimulatedProvider) -> AsyncIterator[FastAPI]:
+async def app(migrated_url: str, provider: SimulatedProvider) -> AsyncIterator[FastAPI]:
     settings = PaymentsSettings(database_url=migrated_url, relay_enabled=False, consumer_enabled=False)
-    app = create_app(settings, KafkaSettings(bootstrap_servers=kafka.bootstrap_servers), provider)
-    # ASGITransport does not run the lifespan, which opens the database and starts the producer.
+    app = create_app(settings, publisher=NoBroker(), provider=provider)
+    # ASGITransport does not run the lifespan, which opens the database.
     async with app.router.lifespan_context(app):
         yield app
 
@@ -108,3 +105,19 @@ async def test_an_order_id_that_is_not_a_uuid_is_422(client: httpx.AsyncClient) 
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "order_id"]
+
+
+@pytest.mark.parametrize("provider", [SimulatedProvider(default_limit=Decimal(10) ** 20)])
+async def test_amounts_keep_every_digit_on_sqlite_and_postgresql(
+    app: FastAPI, provider: SimulatedProvider, client: httpx.AsyncClient
+) -> None:
+    # Through SQLite's NUMERIC (a binary float) this came back as 123456789012345.6719.
+    exact = "123456789012345.6789"
+    placed = await place(app, provider, "c-rich", exact)
+    await place(app, provider, "c-rich", "0.0001")
+
+    payment = (await client.get(f"/payments/{placed.order_id}")).json()
+    charges = (await client.get("/customers/c-rich/charges")).json()
+
+    assert Decimal(payment["amount"]) == Decimal(exact)
+    assert Decimal(charges["net_charged"]["EUR"]) == Decimal("123456789012345.6790")

@@ -7,8 +7,6 @@ from functools import partial
 from uuid import UUID, uuid4
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eventkit.consumer import Handler
@@ -26,8 +24,8 @@ from services.payments import repository
 from services.payments.domain import Payment, PaymentStatus
 from services.payments.handlers import capture_payment, refund_payment
 from services.payments.provider import ProviderUnavailable, SimulatedProvider
-from services.payments.repository import metadata, tables
-from tests.integration.conftest import handler_runner
+from services.payments.repository import tables
+from tests.support.databases import handler_runner
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -46,7 +44,7 @@ def cancelled(order_id: UUID) -> CloudEvent:
     return new_event(OrderCancelled(order_id=order_id, reason=CancelReason.OUT_OF_STOCK), source="/tests")
 
 
-handle = handler_runner(tables)
+handle = handler_runner("payments", tables)
 
 
 async def payment_of(sessions: Sessions, order_id: UUID) -> Payment | None:
@@ -72,15 +70,6 @@ def capture(provider: SimulatedProvider) -> Handler:
 @pytest.fixture
 def refund(provider: SimulatedProvider) -> Handler:
     return partial(refund_payment, provider=provider)
-
-
-async def test_the_migration_creates_exactly_the_tables_the_code_uses(sessions: Sessions) -> None:
-    async with sessions() as session:
-        connection = await session.connection()
-        differences = await connection.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-        )
-    assert differences == []
 
 
 async def test_an_order_is_captured_once_and_announced(

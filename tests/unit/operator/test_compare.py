@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from typer.testing import CliRunner
 
+from eventkit.lag import PartitionLag
 from operators.scaler.compare import KedaHpa, Ours, compare
-from operators.scaler.lag import PartitionLag
 from operators.scaler.simulate import Result, Trace, World, partition_lags, run
 from orderflow.cli import app
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from eventkit.lag import PartitionLag
 from operators.scaler.evaluate import Memory, evaluate
-from operators.scaler.lag import PartitionLag
 from operators.scaler.policy import Behavior, Policy
 
 POLICY = Policy(

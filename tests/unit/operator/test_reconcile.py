@@ -9,10 +9,11 @@ from typing import Any, cast
 
 import pytest
 
+from eventkit.lag import PartitionOffsets
+from eventkit.offsets import LagReadError
+from operators.scaler.clients import ClientPool
 from operators.scaler.config import OperatorConfig
 from operators.scaler.connection import KafkaConnection
-from operators.scaler.kafka_lag import ClientPool, LagReadError
-from operators.scaler.lag import PartitionOffsets
 from operators.scaler.leader import LeaseElector
 from operators.scaler.reconcile import Deps, LeadershipLost, ScalerState, poll
 from operators.scaler.scaling import KubeApi

@@ -30,11 +30,19 @@ def test_the_simulator_is_configured_from_the_environment(monkeypatch: pytest.Mo
 def test_by_default_the_simulator_never_fails_transiently(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ORDERFLOW_PAYMENTS_TRANSIENT_FAILURE_RATE", raising=False)
 
-    assert PaymentsSettings().transient_failure_rate == 0.0
+    assert PaymentsSettings(database_url="sqlite+aiosqlite://").transient_failure_rate == 0.0
 
 
 def test_a_failure_rate_outside_zero_to_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORDERFLOW_PAYMENTS_TRANSIENT_FAILURE_RATE", "1.5")
 
     with pytest.raises(ValueError, match="less than or equal to 1"):
+        PaymentsSettings(database_url="sqlite+aiosqlite://")
+
+
+def test_without_a_database_url_a_service_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pod must never fall back to a SQLite file in its temporary volume: the variable is required.
+    monkeypatch.delenv("ORDERFLOW_DATABASE_URL", raising=False)
+
+    with pytest.raises(ValueError, match="database_url"):
         PaymentsSettings()

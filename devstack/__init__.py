@@ -1,0 +1,1 @@
+"""Local development infrastructure of orderflow: Kafka, PostgreSQL, the local Kubernetes, `orderflow up`."""

@@ -1,0 +1,15 @@
+"""Tuning of the consumer runtime, from `ORDERFLOW_CONSUMER__*` (a nested block of the service settings)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ConsumerOptions(BaseModel):
+    batch_size: int = Field(500, gt=0, description="Records per poll, applied in one transaction")
+    retry_levels: int = Field(3, ge=0, description="Retry topics before the dead-letter topic")
+    retry_backoff_seconds: float = Field(1.0, ge=0, description="Delay of retry level 1; x4 per level")
+    liveness_seconds: float = Field(
+        60.0, gt=0, description="No poll, or lag without a fetched record, for this long fails /livez"
+    )
+    lag_interval_seconds: float = Field(10.0, gt=0, description="How often the lag gauge is refreshed")

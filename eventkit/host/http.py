@@ -1,0 +1,42 @@
+"""HTTP answers the routes themselves do not give, made to agree with the OpenAPI document.
+
+- A body that cannot be parsed at all (not UTF-8, not JSON) is a 422 naming the body, like any other invalid
+  body, instead of FastAPI's undocumented 400.
+- A 405 lists in `Allow` every method of every route on the path (Starlette names only the first route's).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+# What FastAPI raises when the body could not even be decoded (fastapi/routing.py).
+_UNPARSEABLE_BODY = "There was an error parsing the body"
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def install_http_contract(app: FastAPI) -> None:
+    async def handler(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 400 and error.detail == _UNPARSEABLE_BODY:
+            detail = [
+                {"type": "json_invalid", "loc": ["body"], "msg": "the body is not valid UTF-8 JSON", "input": None}
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        if error.status_code == 405:
+            allow = ", ".join(allowed_methods(app, request))
+            return JSONResponse({"detail": error.detail}, status_code=405, headers={"Allow": allow})
+        return await http_exception_handler(request, error)
+
+    app.add_exception_handler(HTTPException, handler)

@@ -1,0 +1,113 @@
+"""`orderflow-service serve|migrate`: the entry point of every service image (and of `orderflow up`).
+
+It imports nothing of the development tools: a container runs exactly this.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
+from eventkit.host.registry import InstalledService, UnknownService, find
+from eventkit.host.settings import DATABASE_URL_VARIABLE, ServiceSettings
+from eventkit.migrate import upgrade
+from eventkit.observability.setup import configure_process
+
+app = typer.Typer(help="Run an orderflow service, or migrate its database.", no_args_is_help=True, add_completion=False)
+
+ServiceArg = Annotated[
+    str | None, typer.Argument(help="orders, inventory or payments (default: the only one installed)")
+]
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _variable(settings: type[ServiceSettings], location: tuple[int | str, ...]) -> str:
+    """The environment variable behind a settings field, as the error message must name it."""
+    first = str(location[0])
+    if first.isupper():  # an explicit validation alias, e.g. ORDERFLOW_PAYMENTS_DEFAULT_LIMIT
+        return first
+    prefix = settings.model_config.get("env_prefix", "")
+    return prefix + "__".join(str(part) for part in location).upper()
+
+
+def _settings_or_exit(service: InstalledService) -> None:
+    """Validate the service's settings before uvicorn starts, so a mistake is one clear line, not a traceback."""
+    settings_class = service.settings_class()
+    try:
+        settings_class()
+    except ValidationError as error:
+        for problem in error.errors():
+            variable = _variable(settings_class, problem["loc"])
+            hint = ""
+            if variable == DATABASE_URL_VARIABLE and problem["type"] == "missing":
+                hint = " (e.g. postgresql+asyncpg://user:pass@host:5432/db; sqlite+aiosqlite:///file.db for a demo)"
+            typer.echo(f"error: {service.name}: {variable}: {problem['msg']}{hint}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _service(name: str | None) -> InstalledService:
+    try:
+        return find(name)
+    except UnknownService as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    service: ServiceArg = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each with its consumer and relay)")] = 1,
+    log_level: Annotated[str, typer.Option(help="Log level of the service and uvicorn")] = "info",
+) -> None:
+    """Run one service: HTTP API, event consumer and outbox relay in one process (uvicorn)."""
+    installed = _service(service)
+    _settings_or_exit(installed)
+    configure_process(installed.name, log_level)
+    uvicorn.run(
+        installed.factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop" if _installed("uvloop") else "asyncio",
+        http="httptools" if _installed("httptools") else "h11",
+        access_log=False,  # a log line per request costs more than the request at load-test rates
+        log_level=log_level,
+        log_config=None,  # uvicorn's lines go through the process's structured logging like all others
+        # In-flight requests (long polls included) get this long after SIGTERM before the lifespan shutdown.
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def migrate(
+    service: ServiceArg = None,
+    url: Annotated[str | None, typer.Option(help=f"SQLAlchemy async URL (default: ${DATABASE_URL_VARIABLE})")] = None,
+) -> None:
+    """Upgrade a service's database to the newest Alembic revision (creates a SQLite file when missing)."""
+    installed = _service(service)
+    target = url or os.environ.get(DATABASE_URL_VARIABLE)
+    if not target:
+        typer.echo(f"error: {installed.name}: set {DATABASE_URL_VARIABLE} or pass --url", err=True)
+        raise typer.Exit(2)
+    upgrade(installed.migrations(), target)
+    typer.echo(f"{installed.name}: database at {redacted(target)} is at the newest revision")
+
+
+if __name__ == "__main__":  # `python -m eventkit.host.main`, as `orderflow up` starts the services
+    app()

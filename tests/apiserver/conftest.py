@@ -1,0 +1,65 @@
+"""`kube_api`: one real etcd + kube-apiserver (with Strimzi's CRDs) per test session, on free ports.
+
+Use it as `def test_x(kube_api: ControlPlane)`; `kube_api.client()` is an httpx client as cluster-admin,
+`kube_api.client("unprivileged")` / `("anonymous")` are identities without RBAC grants, and
+`kube_api.kubeconfig` serves helm or kopf. The first run builds the binaries (~8 minutes, then cached), so
+modules using it should carry `pytest.mark.timeout(900)` or run after `orderflow k8s build`.
+
+There is no controller-manager: a deleted namespace never goes away, so each test takes a fresh one from
+the `namespace` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+
+from devstack.cache import ToolMissing
+from devstack.cluster.build import BuildError, ensure_binaries
+from devstack.cluster.controlplane import ClusterError, ControlPlane, start
+from devstack.cluster.crds import CrdError
+from tests.apiserver.helm import Helm
+
+
+def _unavailable(reason: str) -> NoReturn:
+    # Under CI=true missing infrastructure is a failure; on a laptop it is a visible skip.
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"local Kubernetes API unavailable under CI=true: {reason}", pytrace=False)
+    pytest.skip(f"local Kubernetes API unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def kube_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    state_dir = tmp_path_factory.mktemp("k8s")
+    try:
+        # start() stops whatever it started when it fails, so there is nothing to clean up here.
+        plane = start(state_dir, log=lambda line: print(f"[kube_api] {line}"))
+    except (ToolMissing, BuildError, ClusterError, CrdError, OSError, RuntimeError) as error:
+        _unavailable(str(error))
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture
+def namespace(kube_api: ControlPlane) -> str:
+    """A new namespace with a unique name (namespaces cannot be deleted here, so none is reused)."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    with kube_api.client() as client:
+        client.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
+    return name
+
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """The pinned helm built by `orderflow k8s build` (built on first use), with empty helm home folders."""
+    try:
+        binaries = ensure_binaries(log=lambda line: print(f"[helm] {line}"))
+    except (ToolMissing, BuildError, OSError) as error:
+        _unavailable(str(error))
+    return Helm(binaries.helm, tmp_path_factory.mktemp("helm-home"))

@@ -1,0 +1,450 @@
+"""charts/orderflow rendered by the pinned helm: lint, the closed schema, and what the manifests promise.
+
+The ACL and topic expectations are derived from the code (eventkit's topic naming, each service's handlers), so
+the chart cannot drift from what the services subscribe to and publish.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from eventkit.retry import failure_topics
+from eventkit.settings import KafkaSettings
+from eventkit.topics import topic_plan
+from eventkit.topology import SERVICES
+from services.orders.app import create_app as create_orders_app
+from services.orders.settings import OrdersSettings
+from tests.apiserver.helm import (
+    CHART,
+    CI_VALUES,
+    REPO,
+    Helm,
+    HelmFailed,
+    Manifest,
+    named,
+    of_kind,
+    pod_specs,
+    values_args,
+)
+
+# The helm binary is built on first use, like the control plane's.
+pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(1200)]
+
+CI = {path.name.removesuffix("-values.yaml"): path for path in CI_VALUES}
+
+
+@pytest.fixture(scope="module")
+def default(helm: Helm) -> list[Manifest]:
+    return helm.template()
+
+
+@pytest.fixture(scope="module")
+def matrix(helm: Helm) -> dict[str, list[Manifest]]:
+    return {name: helm.template(*values_args(path)) for name, path in CI.items()}
+
+
+def test_the_values_matrix_covers_every_deployment_shape() -> None:
+    assert set(CI) == {"default", "external-kafka", "observability", "external-postgresql", "autoscaler"}
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_helm_lint_strict_passes(helm: Helm, values: Path) -> None:
+    done = helm.run("lint", "--strict", CHART, "--values", values)
+    assert "1 chart(s) linted, 0 chart(s) failed" in done.stdout
+
+
+# --- the schema ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # an unknown key (a typo, or a service the code does not have)
+        (["--set", "services.shipping.replicas=1"], "at '/services': additional properties 'shipping' not allowed"),
+        (["--set", "defaults.replica=2"], "at '/defaults': additional properties 'replica' not allowed"),
+        # a password value does not exist: it is generated or comes from a Secret
+        (["--set", "postgresql.password=hunter2"], "at '/postgresql': additional properties 'password' not allowed"),
+        # wrong types and ranges
+        (["--set", "services.orders.replicas=-1"], "at '/services/orders/replicas': minimum: got -1, want 0"),
+        (["--set-string", "kafka.retryLevels=three"], "at '/kafka/retryLevels': got string, want integer"),
+        (["--set", "defaults.resources.limits.memory=lots"], "at '/defaults/resources/limits/memory'"),
+        (["--set", "defaults.relay.mode=sidecar"], "at '/defaults/relay/mode'"),
+        (["--set", "defaults.resources.limits.cpu=null"], "at '/defaults/resources/limits': missing property 'cpu'"),
+        # settings that only make sense together
+        (["--set", "kafka.strimzi.enabled=false"], "at '/kafka/bootstrapServers': minLength: got 0, want 1"),
+        (["--set", "kafka.bootstrapServers=kafka:9092"], "at '/kafka/bootstrapServers': maxLength: got 10, want 0"),
+        (["--set", "postgresql.enabled=false"], "at '/database/existingSecret': minLength: got 0, want 1"),
+        (
+            ["--set", "kafka.bootstrapServers=kafka", "--set", "kafka.strimzi.enabled=false"],
+            "'/kafka/bootstrapServers'",
+        ),
+    ],
+)
+def test_schema_rejects_bad_values_naming_the_key(helm: Helm, args: list[str], message: str) -> None:
+    with pytest.raises(HelmFailed) as failure:
+        helm.template(*args)
+    assert "values don't meet the specifications of the schema" in str(failure.value)
+    assert message in str(failure.value)
+
+
+def test_schema_is_closed_at_every_level() -> None:
+    schema = yaml.safe_load((CHART / "values.schema.json").read_text())
+
+    def open_objects(node: Any, path: str) -> list[str]:
+        found: list[str] = []
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False:
+                found.append(path)
+            for key, child in node.items():
+                found += open_objects(child, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, child in enumerate(node):
+                found += open_objects(child, f"{path}/{i}")
+        return found
+
+    assert open_objects(schema, "") == []
+
+
+def test_values_hold_no_password_and_the_secret_is_generated(default: list[Manifest]) -> None:
+    values = (CHART / "values.yaml").read_text().lower()
+    assert "password:" not in values
+    secret = named(default, "Secret", "of-orderflow-postgresql")
+    assert len(secret["data"]["password"]) >= 40  # base64 of 32 random characters
+
+
+@pytest.mark.parametrize("case", sorted(CI))
+def test_every_object_carries_the_recommended_labels(matrix: dict[str, list[Manifest]], case: str) -> None:
+    for manifest in matrix[case]:
+        labels = manifest["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == "orderflow"
+        assert labels["app.kubernetes.io/instance"] == "of"
+        assert labels["app.kubernetes.io/part-of"] == "orderflow"
+        assert labels["app.kubernetes.io/managed-by"] == "Helm"
+        assert {"app.kubernetes.io/component", "app.kubernetes.io/version", "helm.sh/chart"} <= set(labels)
+
+
+def test_a_service_block_overrides_only_what_it_names(helm: Helm) -> None:
+    manifests = helm.template(
+        "--set", "services.payments.resources.limits.memory=1Gi", "--set", "services.payments.replicas=3"
+    )
+    payments = named(manifests, "Deployment", "of-orderflow-payments")["spec"]
+    [container] = payments["template"]["spec"]["containers"]
+    assert container["resources"] == {
+        "requests": {"cpu": "100m", "memory": "192Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    }
+    assert payments["replicas"] == 3
+    assert named(manifests, "Deployment", "of-orderflow-orders")["spec"]["replicas"] == 1
+
+
+# --- Kafka: topics and least-privilege ACLs --------------------------------------------------------------------
+
+
+def _inputs(service: str) -> set[str]:
+    return set(SERVICES[service].reads)
+
+
+def _acls(manifests: list[Manifest], user: str) -> dict[tuple[str, str], set[str]]:
+    spec = named(manifests, "KafkaUser", user)["spec"]
+    assert spec["authentication"] == {"type": "scram-sha-512"}
+    acls: dict[tuple[str, str], set[str]] = {}
+    for acl in spec["authorization"]["acls"]:
+        resource = acl["resource"]
+        assert resource["patternType"] == "literal", acl
+        key = (resource["type"], resource["name"])
+        assert key not in acls, f"duplicate ACL entry {key}"
+        acls[key] = set(acl["operations"])
+    return acls
+
+
+def test_kafka_topics_are_every_topic_of_the_catalog_with_retry_and_dlq(default: list[Manifest]) -> None:
+    topics = of_kind(default, "KafkaTopic")
+    assert {t["spec"]["topicName"] for t in topics} == set(topic_plan(KafkaSettings(namespace=""), 6, retry_levels=3))
+    assert all(t["metadata"]["labels"]["strimzi.io/cluster"] == "of-orderflow-kafka" for t in topics)
+    assert all(t["apiVersion"] == "kafka.strimzi.io/v1" for t in topics)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_service_user_has_exactly_least_privilege_acls(default: list[Manifest], service: str) -> None:
+    expected: dict[tuple[str, str], set[str]] = {("group", service): {"Read"}}
+    for topic in _inputs(service):
+        expected[("topic", topic)] = {"Describe", "Read"}
+        *retries, dlq = failure_topics(topic, 3)
+        expected |= {("topic", retry): {"Describe", "Read", "Write"} for retry in retries}
+        expected[("topic", dlq)] = {"Describe", "Write"}
+    expected[("topic", SERVICES[service].topic)] = {"Describe", "Write"}
+    assert _acls(default, f"of-orderflow-{service}") == expected
+
+
+def test_no_service_may_write_a_topic_it_does_not_own(default: list[Manifest]) -> None:
+    for service in SERVICES:
+        acls = _acls(default, f"of-orderflow-{service}")
+        writable_main = {name for (kind, name), ops in acls.items() if "Write" in ops and "." not in name}
+        assert writable_main == {SERVICES[service].topic}
+        granted = set().union(*acls.values())
+        assert granted <= {"Read", "Write", "Describe"}, "no Create/Delete/Alter/All"
+        assert all(kind in ("topic", "group") for kind, _ in acls), "no cluster or transactionalId rights"
+
+
+def test_topic_prefix_reaches_topics_groups_acls_and_the_services(helm: Helm) -> None:
+    manifests = helm.template("--set", "kafka.topicPrefix=shop-", "--set", "kafka.retryLevels=1")
+    topics = {t["spec"]["topicName"] for t in of_kind(manifests, "KafkaTopic")}
+    assert topics == set(topic_plan(KafkaSettings(namespace="shop-"), 6, retry_levels=1))
+    acls = _acls(manifests, "of-orderflow-inventory")
+    assert set(acls) == {
+        ("group", "shop-inventory"),
+        ("topic", "shop-orders"),
+        ("topic", "shop-orders.retry.1"),
+        ("topic", "shop-orders.dlq"),
+        ("topic", "shop-inventory"),
+    }
+    env = _env(named(manifests, "Deployment", "of-orderflow-inventory"))
+    assert env["ORDERFLOW_KAFKA_NAMESPACE"] == "shop-"
+    assert env["ORDERFLOW_CONSUMER__RETRY_LEVELS"] == "1"
+
+
+def test_kafka_is_kraft_with_a_persistent_node_pool_and_one_authenticated_listener(default: list[Manifest]) -> None:
+    kafka = named(default, "Kafka", "of-orderflow-kafka")
+    pool = named(default, "KafkaNodePool", "of-orderflow-kafka-dual-role")
+    assert pool["metadata"]["labels"]["strimzi.io/cluster"] == "of-orderflow-kafka"
+    assert sorted(pool["spec"]["roles"]) == ["broker", "controller"]
+    [volume] = pool["spec"]["storage"]["volumes"]
+    assert volume["type"] == "persistent-claim"
+    assert volume["kraftMetadata"] == "shared"
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True
+    assert listener["authentication"] == {"type": "scram-sha-512"}
+    assert kafka["spec"]["kafka"]["authorization"] == {"type": "simple"}
+    assert kafka["spec"]["kafka"]["config"]["auto.create.topics.enable"] is False
+
+
+def test_services_authenticate_with_the_secrets_strimzi_creates(default: list[Manifest]) -> None:
+    for service in SERVICES:
+        deployment = named(default, "Deployment", f"of-orderflow-{service}")
+        env = _env(deployment)
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "of-orderflow-kafka-kafka-bootstrap.shop.svc:9093"
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env["KAFKA_SASL_USERNAME"] == f"of-orderflow-{service}"
+        assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": f"of-orderflow-{service}", "key": "password"}}
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["kafka-ca"]["secret"]["secretName"] == "of-orderflow-kafka-cluster-ca-cert"
+        assert env["KAFKA_SSL_CAFILE"] == "/etc/orderflow/kafka-ca/ca.crt"
+
+
+def test_external_kafka_uses_the_one_bootstrap_value_and_no_strimzi_objects(matrix: dict[str, list[Manifest]]) -> None:
+    manifests = matrix["external-kafka"]
+    assert not [m for m in manifests if m["apiVersion"].startswith("kafka.strimzi.io")]
+    env = _env(named(manifests, "Deployment", "of-orderflow-payments"))
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-0.kafka.example.internal:9094,kafka-1.kafka.example.internal:9094"
+    assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["KAFKA_SASL_PASSWORD"] == {
+        "secretKeyRef": {"name": "orderflow-kafka-credentials", "key": "payments-password"}
+    }
+
+
+# --- pods: security, probes, environment -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(CI))
+def test_every_pod_runs_restricted(matrix: dict[str, list[Manifest]], case: str) -> None:
+    specs = list(pod_specs(matrix[case]))
+    assert specs
+    for owner, spec in specs:
+        where = f"{owner['kind']} {owner['metadata']['name']}"
+        assert spec["automountServiceAccountToken"] is False, where
+        assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            context = container["securityContext"]
+            assert context["runAsNonRoot"] is True, where
+            assert context["readOnlyRootFilesystem"] is True, where
+            assert context["allowPrivilegeEscalation"] is False, where
+            assert context["capabilities"] == {"drop": ["ALL"]}, where
+            assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
+            resources = container["resources"]
+            assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}, where
+    for account in of_kind(matrix[case], "ServiceAccount"):
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_services_probe_the_health_routes_the_app_serves(default: list[Manifest]) -> None:
+    paths = set(create_orders_app(OrdersSettings(database_url="sqlite+aiosqlite://")).openapi()["paths"])
+    for service in SERVICES:
+        deployment = named(default, "Deployment", f"of-orderflow-{service}")
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+        probes = {kind: container[f"{kind}Probe"] for kind in ("startup", "readiness", "liveness")}
+        assert probes["readiness"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert probes["liveness"]["httpGet"] == {"path": "/livez", "port": "http"}
+        assert probes["startup"]["httpGet"] == {"path": "/livez", "port": "http"}
+        assert {p["httpGet"]["path"] for p in probes.values()} <= paths
+        # the startup probe, not a long liveness delay, covers a cold start
+        assert probes["startup"]["periodSeconds"] * probes["startup"]["failureThreshold"] >= 120
+        assert container["args"][:2] == ["serve", service]
+
+
+def test_migrations_run_in_an_init_container_with_the_same_database(default: list[Manifest]) -> None:
+    for service in SERVICES:
+        spec = named(default, "Deployment", f"of-orderflow-{service}")["spec"]["template"]["spec"]
+        [init] = spec["initContainers"]
+        assert init["args"] == ["migrate", service]
+        init_env = {e["name"]: e.get("value", e.get("valueFrom")) for e in init["env"]}
+        url = init_env["ORDERFLOW_DATABASE_URL"]
+        assert (
+            url
+            == f"postgresql+asyncpg://orderflow:$(ORDERFLOW_DATABASE_PASSWORD)@of-orderflow-postgresql:5432/{service}"
+        )
+        assert _env(named(default, "Deployment", f"of-orderflow-{service}"))["ORDERFLOW_DATABASE_URL"] == url
+
+
+def test_external_postgresql_reads_each_url_from_the_existing_secret(matrix: dict[str, list[Manifest]]) -> None:
+    manifests = matrix["external-postgresql"]
+    assert not of_kind(manifests, "StatefulSet")
+    env = _env(named(manifests, "Deployment", "of-orderflow-orders"))
+    assert env["ORDERFLOW_DATABASE_URL"] == {
+        "secretKeyRef": {"name": "orderflow-database-urls", "key": "orders-database-url"}
+    }
+
+
+def test_inline_relay_by_default_and_a_dedicated_relay_deployment_on_request(
+    default: list[Manifest], matrix: dict[str, list[Manifest]]
+) -> None:
+    env = _env(named(default, "Deployment", "of-orderflow-orders"))
+    assert (env["ORDERFLOW_RELAY_ENABLED"], env["ORDERFLOW_CONSUMER_ENABLED"]) == ("true", "true")
+    dedicated = matrix["observability"]
+    service_env = _env(named(dedicated, "Deployment", "of-orderflow-orders"))
+    relay_env = _env(named(dedicated, "Deployment", "of-orderflow-orders-relay"))
+    assert (service_env["ORDERFLOW_RELAY_ENABLED"], service_env["ORDERFLOW_CONSUMER_ENABLED"]) == ("false", "true")
+    assert (relay_env["ORDERFLOW_RELAY_ENABLED"], relay_env["ORDERFLOW_CONSUMER_ENABLED"]) == ("true", "false")
+
+
+def test_observability_exports_traces_to_the_bundled_collector(matrix: dict[str, list[Manifest]]) -> None:
+    manifests = matrix["observability"]
+    env = _env(named(manifests, "Deployment", "of-orderflow-payments"))
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://of-orderflow-otel-collector:4317"
+    assert env["OTEL_TRACES_EXPORTER"] == "otlp"
+    assert env["OTEL_SERVICE_NAME"] == "payments"
+    config = yaml.safe_load(named(manifests, "ConfigMap", "of-orderflow-otel-collector")["data"]["config.yaml"])
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
+    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "of-orderflow-jaeger:4317"
+    monitor = named(manifests, "ServiceMonitor", "of-orderflow")
+    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    assert _env(named(matrix["default"], "Deployment", "of-orderflow-payments"))["OTEL_TRACES_EXPORTER"] == "none"
+
+
+def test_autoscaled_deployments_leave_replicas_to_the_consumer_scaler(matrix: dict[str, list[Manifest]]) -> None:
+    manifests = matrix["autoscaler"]
+    assert "replicas" not in named(manifests, "Deployment", "of-orderflow-inventory")["spec"]
+    assert named(manifests, "Deployment", "of-orderflow-orders")["spec"]["replicas"] == 1
+    scaler = named(manifests, "ConsumerScaler", "of-orderflow-inventory")["spec"]
+    assert scaler["scaleTargetRef"]["name"] == "of-orderflow-inventory"
+    assert scaler["consumerGroup"] == "inventory"
+    assert scaler["topics"] == sorted(_inputs("inventory"))
+    assert scaler["strimzi"] == {
+        "cluster": "of-orderflow-kafka",
+        "listener": "scram",
+        "kafkaUser": "of-orderflow-scaler",
+    }
+    assert _acls(manifests, "of-orderflow-scaler") == {
+        ("group", "inventory"): {"Describe"},
+        ("group", "payments"): {"Describe"},
+        ("topic", "orders"): {"Describe"},
+    }
+
+
+def test_dashboards_ship_as_labelled_configmaps_for_every_json_file(helm: Helm, tmp_path: Path) -> None:
+    chart = tmp_path / "orderflow"
+    shutil.copytree(CHART, chart)
+    (chart / "dashboards").mkdir(exist_ok=True)
+    (chart / "dashboards" / "orderflow-test.json").write_text('{"title": "test"}')
+    manifests = helm.template(chart=chart)
+    shipped = {p.name for p in (chart / "dashboards").glob("*.json")}
+    maps = [m for m in of_kind(manifests, "ConfigMap") if m["metadata"]["labels"].get("grafana_dashboard") == "1"]
+    assert {key for m in maps for key in m["data"]} == shipped
+    test_map = next(m for m in maps if "orderflow-test.json" in m["data"])
+    assert test_map["data"]["orderflow-test.json"] == '{"title": "test"}'
+
+
+# --- network policies ------------------------------------------------------------------------------------------
+
+
+def _selected(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+        (labels.get(e["key"]) in e["values"]) if e["operator"] == "In" else (e["key"] in labels)
+        for e in selector.get("matchExpressions", [])
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CI))
+def test_default_deny_selects_every_pod_of_the_release(matrix: dict[str, list[Manifest]], case: str) -> None:
+    deny = named(matrix[case], "NetworkPolicy", "of-orderflow-default-deny")["spec"]
+    assert deny["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny
+    assert "egress" not in deny
+    for owner, _ in pod_specs(matrix[case]):
+        labels = (
+            owner["metadata"]["labels"] if owner["kind"] == "Pod" else owner["spec"]["template"]["metadata"]["labels"]
+        )
+        assert _selected(deny["podSelector"], labels), owner["metadata"]["name"]
+
+
+def test_only_the_orders_api_is_open_to_every_client(default: list[Manifest]) -> None:
+    orders = named(default, "NetworkPolicy", "of-orderflow-orders")["spec"]
+    assert orders["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8000}]}]
+    for service in ("inventory", "payments"):
+        [rule] = named(default, "NetworkPolicy", f"of-orderflow-{service}")["spec"]["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
+        assert all(peer.get("podSelector") for peer in rule["from"]), "no peer without a pod selector"
+
+
+def test_services_may_reach_only_dns_kafka_and_their_database(default: list[Manifest]) -> None:
+    for service in SERVICES:
+        egress = named(default, "NetworkPolicy", f"of-orderflow-{service}")["spec"]["egress"]
+        ports = sorted((p["protocol"], p["port"]) for rule in egress for p in rule["ports"])
+        assert ports == [("TCP", 53), ("TCP", 5432), ("TCP", 9093), ("UDP", 53)]
+        assert all(rule.get("to") for rule in egress), "every egress rule names its destination"
+    postgres = named(default, "NetworkPolicy", "of-orderflow-postgresql")["spec"]
+    assert postgres["egress"] == []
+    assert postgres["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
+    kafka = named(default, "Kafka", "of-orderflow-kafka")["spec"]["kafka"]["listeners"][0]
+    assert kafka["networkPolicyPeers"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "orderflow", "app.kubernetes.io/instance": "of"}}}
+    ]
+
+
+def test_external_kafka_egress_uses_the_bootstrap_ports_and_the_given_peers(matrix: dict[str, list[Manifest]]) -> None:
+    egress = named(matrix["external-kafka"], "NetworkPolicy", "of-orderflow-orders")["spec"]["egress"]
+    kafka = next(rule for rule in egress if {"protocol": "TCP", "port": 9094} in rule["ports"])
+    assert kafka["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}]
+
+
+# --- helm test pods --------------------------------------------------------------------------------------------
+
+
+def test_helm_test_pods_check_readiness_and_an_order_reaching_confirmed(default: list[Manifest]) -> None:
+    pods = {p["metadata"]["name"]: p for p in of_kind(default, "Pod")}
+    assert set(pods) == {"of-orderflow-test-api-reachable", "of-orderflow-test-order-flow"}
+    for pod in pods.values():
+        assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+        [container] = pod["spec"]["containers"]
+        compile(container["command"][2], pod["metadata"]["name"], "exec")  # the script is valid Python
+    script = pods["of-orderflow-test-order-flow"]["spec"]["containers"][0]["command"][2]
+    assert "CONFIRMED" in script
+    assert "http://of-orderflow-orders:8000" in script
+
+
+def _env(deployment: Manifest) -> dict[str, Any]:
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_chart_has_one_generic_service_template() -> None:
+    templates = {p.name for p in (CHART / "templates").iterdir()}
+    assert not {f"{s}.yaml" for s in SERVICES} & templates
+    assert (REPO / "charts" / "orderflow" / "templates" / "services.yaml").exists()

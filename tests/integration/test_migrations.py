@@ -1,0 +1,65 @@
+"""Every service's Alembic migrations build exactly the schema its code declares, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from devstack.postgres import LocalPostgres
+from eventkit.host.registry import find
+from eventkit.migrate import alembic_config
+from services.inventory.repository import metadata as inventory
+from services.orders.repository import metadata as orders
+from services.payments.repository import metadata as payments
+from tests.support.databases import BACKENDS, migrate, new_database_url, on_connection, schema_differences, table_names
+
+METADATA = {"orders": orders, "inventory": inventory, "payments": payments}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> pytest.FixtureRequest:
+    return request
+
+
+@pytest.mark.parametrize("service", sorted(METADATA))
+async def test_the_head_revision_is_the_schema_the_code_declares_and_downgrades_to_nothing(
+    service: str, backend: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    url = await migrate(service, new_database_url(backend, tmp_path_factory, service))
+    metadata = METADATA[service]
+
+    assert await schema_differences(url, metadata) == []
+    assert await table_names(url) == set(metadata.tables)
+
+    # Alembic's env.py runs its own event loop, so it runs off this one, like `orderflow-service migrate` does.
+    config = alembic_config(find(service).migrations(), url)
+    await asyncio.to_thread(command.downgrade, config, "base")
+    assert await table_names(url) == set()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("service", ["inventory", "payments"])
+async def test_a_database_made_before_the_naming_convention_gets_its_names(
+    service: str, postgres: LocalPostgres
+) -> None:
+    """0002 renames PostgreSQL's default constraint names, which databases from before the convention carry."""
+    url = postgres.url(f"{service}_{uuid.uuid4().hex[:8]}")
+    config = alembic_config(find(service).migrations(), url)
+    await asyncio.to_thread(command.upgrade, config, "0001")
+    old_names = {"inventory": ("stock", "stock_pkey"), "payments": ("payments", "payments_pkey")}
+    table, old = old_names[service]
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:  # as a database migrated before 0002 was written names it
+        await connection.execute(text(f'ALTER TABLE "{table}" RENAME CONSTRAINT "pk_{table}" TO "{old}"'))
+    await engine.dispose()
+    assert await on_connection(url, lambda c: inspect(c).get_pk_constraint(table)["name"]) == old
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    names = await on_connection(url, lambda c: inspect(c).get_pk_constraint(table)["name"])
+    assert names == f"pk_{table}"

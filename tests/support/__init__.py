@@ -1,0 +1,1 @@
+"""What the tests share: waiting on progress, event factories, brokers, databases, services and stacks."""
