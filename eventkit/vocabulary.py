@@ -11,16 +11,26 @@ inventory's table and the event contract:
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 IDENTIFIER_LENGTH = 128
 MONEY_DIGITS = 24
 MONEY_PLACES = 4
 
+
+def _not_a_bool(value: Any) -> Any:
+    # JSON Schema's integer admits 1.0 but not true; pydantic's lax int would take both, strict neither.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not a boolean")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
 Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_LENGTH)]
-Quantity = Annotated[int, Field(gt=0)]
+Quantity = Annotated[Count, Field(gt=0)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
 # An amount of money: never negative, never more digits than a Money column holds.
 Amount = Annotated[Decimal, Field(ge=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)]

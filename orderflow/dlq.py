@@ -12,12 +12,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from eventkit.envelope import KafkaRecord, header
+from eventkit.envelope import KafkaRecord
 from eventkit.producer import EventProducer
 from eventkit.retry import (
     ATTEMPTS,
     ERROR_CLASS,
     ERROR_MESSAGE,
+    ERROR_REASON,
     GROUP,
     ORIGINAL_OFFSET,
     ORIGINAL_PARTITION,
@@ -42,7 +43,19 @@ class DeadLetter:
     headers: list[tuple[str, bytes]]
 
     def get(self, name: str) -> str:
-        return header(self.headers, name) or ""
+        """The last header called `name`, shown as text: undecodable bytes are what a DLQ exists for."""
+        for key, value in reversed(self.headers):
+            if key == name:
+                return shown(value)
+        return ""
+
+
+def shown(value: bytes) -> str:
+    """UTF-8 text as it is; anything else as `hex:` and its bytes, so every record can be listed and matched."""
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return "hex:" + value.hex()
 
 
 async def read_dead_letters(settings: KafkaSettings, topic: str) -> list[DeadLetter]:
@@ -88,15 +101,19 @@ async def replay_records(settings: KafkaSettings, topic: str, event_ids: set[str
         for letter in await read_dead_letters(settings, topic)
         if event_ids is None or letter.get("ce_id") in event_ids
     ]
+    # A record whose original topic cannot be read (undecodable) goes back to the topic it was listed under.
     producer = EventProducer(settings, client_id="orderflow-dlq-replay")
     await producer.start()
     try:
-        await producer.send_all(
-            (retry_topic(letter.get(ORIGINAL_TOPIC) or topic, 1), _fresh(letter)) for letter in letters
-        )
+        await producer.send_all((retry_topic(_original_topic(letter, topic), 1), _fresh(letter)) for letter in letters)
     finally:
         await producer.stop()
     return len(letters)
+
+
+def _original_topic(letter: DeadLetter, listed_under: str) -> str:
+    original = letter.get(ORIGINAL_TOPIC)
+    return listed_under if not original or original.startswith("hex:") else original
 
 
 def _fresh(letter: DeadLetter) -> KafkaRecord:
@@ -113,8 +130,8 @@ def list_(topic: TopicOption) -> None:
     settings = KafkaSettings()
     letters = asyncio.run(read_dead_letters(settings, settings.topic(topic)))
     table = Table(title=f"{dlq_topic(settings.topic(topic))}: {len(letters)} records")
-    for column in ("partition/offset", "time", "type", "event id", "group", "error", "attempts", "origin"):
-        table.add_column(column)
+    for column in ("partition/offset", "time", "type", "event id", "group", "reason", "error", "attempts", "origin"):
+        table.add_column(column, overflow="fold")
     for letter in letters:
         table.add_row(
             f"{letter.partition}/{letter.offset}",
@@ -122,6 +139,7 @@ def list_(topic: TopicOption) -> None:
             letter.get("ce_type"),
             letter.get("ce_id"),
             letter.get(GROUP),
+            letter.get(ERROR_REASON),
             f"{letter.get(ERROR_CLASS)}: {letter.get(ERROR_MESSAGE)}",
             letter.get(ATTEMPTS),
             f"{letter.get(ORIGINAL_TOPIC)}/{letter.get(ORIGINAL_PARTITION)}/{letter.get(ORIGINAL_OFFSET)}",
@@ -132,7 +150,12 @@ def list_(topic: TopicOption) -> None:
 @app.command()
 def replay(
     topic: TopicOption,
-    event_id: Annotated[list[str] | None, typer.Option("--event-id", help="Only these events (repeatable)")] = None,
+    event_id: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event-id", help="Only these events (repeatable; an undecodable id as `list` shows it, hex:...)"
+        ),
+    ] = None,
 ) -> None:
     """Put dead letters back for the consumer group that failed them."""
     settings = KafkaSettings()

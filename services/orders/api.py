@@ -7,7 +7,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
-from fastapi.exceptions import RequestValidationError
 
 from eventkit.host.context import Context, ServiceContext
 from services.orders import views
@@ -15,6 +14,7 @@ from services.orders.body import MAX_BODY_BYTES, BoundedJSONRoute
 from services.orders.domain import OrderStatus
 from services.orders.handlers import IdempotencyKeyReused, place_order
 from services.orders.schemas import (
+    CURSOR_PATTERN,
     OrderAccepted,
     OrderDetail,
     OrderPage,
@@ -36,15 +36,11 @@ def _watcher(context: Context) -> OrderWatcher:
 
 
 def _cursor(
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page")
+    ] = None,
 ) -> tuple[datetime, UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        return decode_cursor(cursor)
-    except ValueError as error:
-        detail = {"type": "value_error", "loc": ("query", "cursor"), "msg": str(error), "input": cursor}
-        raise RequestValidationError([detail]) from error
+    return None if cursor is None else decode_cursor(cursor)
 
 
 Watcher = Annotated[OrderWatcher, Depends(_watcher)]

@@ -9,9 +9,8 @@ currency's decimal places, e.g. "39.98".
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import RowMapping
 
 from eventkit.events import CancelReason, OrderLine
-from eventkit.vocabulary import Identifier
+from eventkit.vocabulary import Count, Identifier
 from services.orders.commands import PlaceOrder
 from services.orders.currencies import CURRENCIES, MINOR_UNITS
 from services.orders.domain import OrderStatus, PaymentAnswer, StockAnswer
@@ -37,7 +36,46 @@ def _iso_4217(code: str) -> str:
     return code
 
 
-Currency = Annotated[str, Field(description="ISO 4217 code, upper case", examples=["EUR"]), AfterValidator(_iso_4217)]
+Currency = Annotated[
+    str,
+    Field(description="ISO 4217 code, upper case", examples=["EUR"], json_schema_extra={"enum": sorted(CURRENCIES)}),
+    AfterValidator(_iso_4217),
+]
+
+
+def price_schema(places: int) -> dict[str, Any]:
+    """A positive price below PRICE_LIMIT with at most `places` decimals, as a JSON number or a string: exactly
+    what the validation accepts, so the OpenAPI document neither allows more nor less."""
+    fraction = rf"(\.[0-9]{{1,{places}}})?" if places else ""
+    step = 1 if places == 0 else float(Decimal(1).scaleb(-places))
+    return {
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": float(PRICE_LIMIT), "multipleOf": step},
+            # Digits and an optional fraction, never zero: "0", "0.00" and "" are not prices.
+            {"type": "string", "pattern": rf"^(?!0+(\.0*)?$)(0|[1-9][0-9]{{0,9}}){fraction}$"},
+        ]
+    }
+
+
+def _replace(schema: dict[str, Any], exact: dict[str, Any]) -> None:
+    """Pydantic's Decimal schema (any string) replaced by the exact one; title, description and examples kept."""
+    schema.pop("anyOf", None)
+    schema.update(exact)
+
+
+def _prices_by_currency(schema: dict[str, Any]) -> None:
+    """Each currency's prices take at most its minor units (EUR 2, JPY 0, BHD 3), said in the schema with
+    if/then so that generated and hand-written clients know it before they send."""
+    by_places: dict[int, list[str]] = {}
+    for code, places in MINOR_UNITS.items():
+        by_places.setdefault(places, []).append(code)
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"currency": {"enum": sorted(codes)}}, "required": ["currency"]},
+            "then": {"properties": {"items": {"items": {"properties": {"unit_price": price_schema(places)}}}}},
+        }
+        for places, codes in sorted(by_places.items())
+    ]
 
 
 def _step(currency: str) -> Decimal:
@@ -49,7 +87,7 @@ class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[Identifier, Field(examples=["MUG-RED-350"])]
-    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, examples=[2])]
+    quantity: Annotated[Count, Field(gt=0, le=MAX_QUANTITY, examples=[2])]
     unit_price: Annotated[
         Decimal,
         Field(
@@ -57,13 +95,14 @@ class LineIn(BaseModel):
             lt=PRICE_LIMIT,
             description="JSON number or string, at most the currency's decimal places",
             examples=["12.50"],
+            json_schema_extra=lambda schema: _replace(schema, price_schema(max(MINOR_UNITS.values()))),
         ),
     ]
 
 
 class PlaceOrderRequest(BaseModel):
     # Unknown fields are errors: a client sending its own "total" must learn that the server computes it.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_prices_by_currency)
 
     customer_id: Annotated[Identifier, Field(examples=["customer-1842"])]
     currency: Currency  # declared before items: the items validator reads it
@@ -154,18 +193,18 @@ def _summary_fields(row: RowMapping) -> dict[str, Any]:
     return {**fields, "order_id": row["id"], "total": row["total"].quantize(_step(row["currency"]))}
 
 
+# The keyset (created_at, id) of the last order on a page: microseconds since the epoch and the id's hex. Any string
+# of this shape is a cursor, so the pattern in the OpenAPI document is the whole rule.
+CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9a-f]{32}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def encode_cursor(created_at: datetime, order_id: UUID) -> str:
-    """An opaque page cursor: the keyset (created_at, id) of the last order on the page."""
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{order_id}".encode()).decode()
+    return f"{(created_at - _EPOCH) // _MICROSECOND}.{order_id.hex}"
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Raises ValueError for anything `encode_cursor` did not make."""
-    try:
-        created_at, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        keyset = datetime.fromisoformat(created_at), UUID(order_id)
-    except ValueError as error:  # also bad base64 (binascii.Error) and bad UTF-8
-        raise ValueError("not a cursor returned by this API") from error
-    if keyset[0].tzinfo is None:
-        raise ValueError("not a cursor returned by this API")
-    return keyset
+    """The keyset of a cursor of the documented shape (which the API checks before)."""
+    micros, order_hex = cursor.split(".")
+    return _EPOCH + int(micros) * _MICROSECOND, UUID(hex=order_hex)

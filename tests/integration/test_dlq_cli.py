@@ -1,0 +1,58 @@
+"""`orderflow dlq list|replay` on a real broker, including the records a DLQ exists for: undecodable ones."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from typer.testing import CliRunner
+
+from eventkit.envelope import KafkaRecord
+from eventkit.producer import EventProducer
+from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_REASON, GROUP, ORIGINAL_TOPIC
+from orderflow.dlq import app, replay_records
+from tests.support.kafka import KafkaCluster, read_all
+
+pytestmark = pytest.mark.kafka
+
+NOT_UTF8 = b"\xff\xfe\x00garbage"
+
+
+async def test_undecodable_headers_are_listed_as_hex_and_replayed_unchanged(
+    kafka: KafkaCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = await kafka.isolated(partitions=1, retry_levels=1)
+    record = KafkaRecord(
+        key=b"order-1",
+        value=b"{broken",
+        headers=[
+            ("ce_id", NOT_UTF8),
+            ("ce_type", b"orderflow.order.placed.v1"),
+            ("x-binary", NOT_UTF8),
+            (ORIGINAL_TOPIC, settings.topic("orders").encode()),
+            (GROUP, settings.topic("inventory").encode()),
+            (ERROR_CLASS, b"MalformedEvent"),
+            (ERROR_REASON, b"malformed"),
+            (ATTEMPTS, b"1"),
+        ],
+    )
+    producer = EventProducer(settings, client_id="dlq-test")
+    await producer.start()
+    try:
+        await producer.send_all([(settings.topic("orders.dlq"), record)])
+    finally:
+        await producer.stop()
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    monkeypatch.setenv("ORDERFLOW_KAFKA_NAMESPACE", settings.namespace)
+
+    # The command runs its own event loop, as from a shell.
+    listed = await asyncio.to_thread(CliRunner().invoke, app, ["list", "--topic", "orders"], env={"COLUMNS": "400"})
+
+    assert listed.exit_code == 0, listed.output
+    assert f"hex:{NOT_UTF8.hex()}" in listed.output
+    assert "malformed" in listed.output
+    assert await replay_records(settings, settings.topic("orders"), {f"hex:{NOT_UTF8.hex()}"}) == 1
+    [replayed] = await read_all(settings, settings.topic("orders.retry.1"), expected=1)
+    headers = dict(replayed.headers)
+    assert (headers["ce_id"], headers["x-binary"], headers[ATTEMPTS]) == (NOT_UTF8, NOT_UTF8, b"0")
+    assert replayed.value == b"{broken"
