@@ -135,7 +135,7 @@ class OutboxRelay:
     async def _leading(self, try_lock: Callable[[], Awaitable[bool]]) -> AsyncIterator[None]:
         """Leader from the moment the lock is taken until the block ends, however it ends."""
         # A standby polls: the lock holder may be another process, which cannot signal this one.
-        while not await self._attempt(try_lock):
+        while not await self._attempt(try_lock):  # noqa: ASYNC110
             await asyncio.sleep(1.0)
         self._lead(True)
         log.info("relay %s: leader", self._name)
