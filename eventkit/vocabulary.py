@@ -28,9 +28,10 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
-Count = Annotated[int, BeforeValidator(_not_a_bool)]
+# Placed after a field's constraints (pydantic documents them only when they come before a validator).
+NOT_A_BOOL = BeforeValidator(_not_a_bool)
 Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_LENGTH)]
-Quantity = Annotated[Count, Field(gt=0)]
+Quantity = Annotated[int, Field(gt=0), NOT_A_BOOL]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
 # An amount of money: never negative, never more digits than a Money column holds.
 Amount = Annotated[Decimal, Field(ge=0, max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)]

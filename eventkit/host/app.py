@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import MetaData
 
 from eventkit.consumer import EventConsumer, Handler
@@ -22,7 +23,6 @@ from eventkit.consumer.loop import check_handlers
 from eventkit.database import make_engine, make_sessions
 from eventkit.events import EventData
 from eventkit.host.context import CommitObserver, ServiceContext
-from eventkit.host.docs import offline_docs
 from eventkit.host.health import health_router
 from eventkit.host.http import install_http_contract
 from eventkit.host.settings import ServiceSettings
@@ -98,11 +98,11 @@ def create_app(
         await sender.stop()
         await engine.dispose()
 
-    app = FastAPI(title=spec.title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # /docs and /redoc serve Swagger UI and ReDoc from the service itself: an air-gapped cluster reaches no CDN.
+    app = FastAPIOffline(title=spec.title, lifespan=lifespan)
     app.add_middleware(HttpMetrics, service=name)
     instrument_app(app)
     install_http_contract(app)
-    app.include_router(offline_docs(app))
     app.include_router(health_router())
     app.include_router(metrics_router())
     for router in spec.routers:

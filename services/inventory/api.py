@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 
 from eventkit.host.context import Context
-from eventkit.vocabulary import IDENTIFIER_LENGTH, Count
+from eventkit.vocabulary import IDENTIFIER_LENGTH, NOT_A_BOOL
 from services.inventory import repository
 from services.inventory.domain import StockLevel
 
@@ -16,7 +16,7 @@ Sku = Annotated[str, Path(min_length=1, max_length=IDENTIFIER_LENGTH)]
 
 
 class StockUpdate(BaseModel):
-    available: Count = Field(ge=0, description="Units on hand and not reserved by any order")
+    available: Annotated[int, Field(ge=0, description="Units on hand and not reserved by any order"), NOT_A_BOOL]
 
 
 async def _known_stock(sku: Sku, context: Context) -> StockLevel:

@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import RowMapping
 
 from eventkit.events import CancelReason, OrderLine
-from eventkit.vocabulary import Count, Identifier
+from eventkit.vocabulary import NOT_A_BOOL, Identifier
 from services.orders.commands import PlaceOrder
 from services.orders.currencies import CURRENCIES, MINOR_UNITS
 from services.orders.domain import OrderStatus, PaymentAnswer, StockAnswer
@@ -87,7 +87,7 @@ class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[Identifier, Field(examples=["MUG-RED-350"])]
-    quantity: Annotated[Count, Field(gt=0, le=MAX_QUANTITY, examples=[2])]
+    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, examples=[2]), NOT_A_BOOL]
     unit_price: Annotated[
         Decimal,
         Field(
