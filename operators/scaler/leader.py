@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +25,15 @@ def _micro_time() -> str:
 
 class LeaseElector:
     def __init__(
-        self, http: httpx.AsyncClient, namespace: str, name: str, identity: str, duration: float = 15.0
+        self,
+        http: httpx.AsyncClient,
+        namespace: str,
+        name: str,
+        identity: str,
+        duration: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` is the monotonic clock expiry is judged by; tests pass one they move by hand."""
         self._http = http
         self._path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}"
         self._collection = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"
@@ -36,11 +44,12 @@ class LeaseElector:
         self._observed: tuple[Any, ...] | None = None  # the other holder's record, and when it last changed
         self._observed_at = 0.0
         self.term = 0  # bumps on every acquisition: per-object state from an older term is stale
+        self._clock = clock
 
     @property
     def is_leader(self) -> bool:
         # Act only while a successor would still wait: one third of the duration is the safety margin.
-        return self._renewed_at is not None and time.monotonic() - self._renewed_at < self.duration * 2 / 3
+        return self._renewed_at is not None and self._clock() - self._renewed_at < self.duration * 2 / 3
 
     def _spec(self) -> dict[str, Any]:
         now = _micro_time()
@@ -60,10 +69,10 @@ class LeaseElector:
             self._renewed_at = None
             record = (holder, spec.get("renewTime"), spec.get("leaseDurationSeconds"))
             if record != self._observed:
-                self._observed, self._observed_at = record, time.monotonic()
+                self._observed, self._observed_at = record, self._clock()
                 if holder:  # a fresh record of someone else's: wait out a full duration from now
                     return False
-            expired = time.monotonic() - self._observed_at > float(spec.get("leaseDurationSeconds") or 0)
+            expired = self._clock() - self._observed_at > float(spec.get("leaseDurationSeconds") or 0)
             if holder and not expired:
                 return False
         mine = holder == self.identity
@@ -82,7 +91,7 @@ class LeaseElector:
         if new_term or self._renewed_at is None:
             self.term += 1
             log.info("acquired the lease as %s (term %d)", self.identity, self.term)
-        self._renewed_at = time.monotonic()
+        self._renewed_at = self._clock()
         return True
 
     async def run(self) -> None:

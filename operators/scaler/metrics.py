@@ -22,6 +22,12 @@ CURRENT = Gauge("orderflow_scaler_current_replicas", "Replicas of the target", _
 DESIRED = Gauge("orderflow_scaler_desired_replicas", "Replicas the policy decided", _SCALER, registry=REGISTRY)
 DECISIONS = Counter("orderflow_scaler_decisions", "Decisions by reason", [*_SCALER, "reason"], registry=REGISTRY)
 SCALES = Counter("orderflow_scaler_scale_events", "Scale operations", [*_SCALER, "direction"], registry=REGISTRY)
+POLLS = Counter(
+    "orderflow_scaler_polls",
+    "Polls of a scaler, by the reason of its Ready condition",
+    [*_SCALER, "reason"],
+    registry=REGISTRY,
+)
 KAFKA_ERRORS = Counter("orderflow_scaler_kafka_errors", "Failed lag reads", _SCALER, registry=REGISTRY)
 LEADER = Gauge("orderflow_scaler_leader", "1 while this replica holds the lease", registry=REGISTRY)
 
@@ -51,6 +57,10 @@ def decided(namespace: str, name: str, reason: str, current: int, desired: int) 
     _child(DESIRED, namespace, name).set(desired)
     if desired != current:
         _child(SCALES, namespace, name, "up" if desired > current else "down").inc()
+
+
+def polled(namespace: str, name: str, reason: str) -> None:
+    _child(POLLS, namespace, name, reason).inc()
 
 
 def kafka_error(namespace: str, name: str) -> None:

@@ -109,7 +109,10 @@ async def poll(body: Mapping[str, Any], state: ScalerState, deps: Deps, now: flo
         await current_poll.warn_on_change("Ready", "False", "InvalidSpec", str(error))
         return current_poll.set(Condition("Ready", "False", "InvalidSpec", str(error)[:1000]))
     state.next_poll_at = now + spec.poll_interval_seconds
-    return await _poll_valid(current_poll, spec, state, now)
+    status = await _poll_valid(current_poll, spec, state, now)
+    ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), None)
+    metrics.polled(current_poll.namespace, current_poll.name, ready["reason"] if ready else "Unknown")
+    return status
 
 
 async def _poll_valid(p: _Poll, spec: ScalerSpec, state: ScalerState, now: float) -> Status:

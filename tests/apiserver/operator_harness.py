@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 import operators.scaler.handlers  # noqa: F401 - registers the handlers in kopf's default registry
 from devstack.cluster.controlplane import ControlPlane
+from operators.scaler import metrics
 from operators.scaler.config import OperatorConfig
 from operators.scaler.spec import GROUP, PLURAL, VERSION
 
@@ -246,3 +247,25 @@ def format_describe(scaler: Mapping[str, Any], events: list[dict[str, Any]]) -> 
     lines.append("Events:")
     lines += ["  " + line for line in format_events(events).splitlines()]
     return "\n".join(lines)
+
+
+def polls(namespace: str, name: str) -> float:
+    """Polls the in-process operator made of one scaler so far, whatever their outcome."""
+    return sum(
+        sample.value
+        for metric in metrics.REGISTRY.collect()
+        if metric.name == "orderflow_scaler_polls"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and (sample.labels["namespace"], sample.labels["name"]) == (namespace, name)
+    )
+
+
+async def after_polls(namespace: str, name: str, count: int = 2) -> None:
+    """Until the operator polled the scaler `count` more times: what "it had its chance to act" looks like."""
+    start = polls(namespace, name)
+
+    async def seen() -> float | None:
+        done = polls(namespace, name)
+        return done if done >= start + count else None
+
+    await eventually(seen, timeout=60)

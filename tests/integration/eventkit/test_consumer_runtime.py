@@ -21,6 +21,7 @@ from eventkit.messaging import UnitOfWork, messaging_tables
 from eventkit.producer import EventProducer
 from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, ERROR_REASON, GROUP, ORIGINAL_OFFSET, ORIGINAL_TOPIC
 from eventkit.settings import KafkaSettings
+from tests.support.clock import FakeClock
 from tests.support.events import event
 from tests.support.events import placed as placed_order
 from tests.support.kafka import KafkaCluster, read_all, running, sqlite_and_producer, toy_service
@@ -191,16 +192,6 @@ async def test_exhausted_retries_dead_letter_and_replay_applies_the_event(harnes
     await harness.wait_for(both_applied)
 
 
-class FakeClock:
-    """Monotonic time the test moves by hand: liveness is judged on it, so no test has to sleep it out."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def consumed(group: str, outcome: str) -> float:
     """orderflow_events_consumed_total of one group and outcome, over all event types."""
     return sum(
@@ -227,7 +218,7 @@ async def test_liveness_fails_when_records_wait_but_nothing_is_fetched(harness: 
     group = harness.settings.topic("liveness")
     async with running(consumer):
         await eventually(lambda: asyncio.sleep(0, consumer.joined()), what="joined")
-        clock.now += 120
+        clock.advance(120)
         # An idle consumer measures lag 0, which counts as progress: it stays alive however long it idles.
         await eventually(lambda: asyncio.sleep(0, consumer.alive()), what="idle and alive")
         # A fetcher that silently stopped, as after a broker restart: polls return nothing while lag grows.
@@ -236,7 +227,7 @@ async def test_liveness_fails_when_records_wait_but_nothing_is_fetched(harness: 
         stuck.pause(*stuck.assignment())
         await harness.send(placed("waiting"))
         await eventually(lambda: asyncio.sleep(0, lag_of(group)), lambda lag: lag > 0, what="lag seen")
-        clock.now += 120
+        clock.advance(120)
         assert not consumer.alive(), "lag without a fetched record fails liveness"
         stuck.resume(*stuck.assignment())
         await eventually(lambda: asyncio.sleep(0, consumer.alive()), what="alive again")

@@ -1,4 +1,8 @@
-"""An SDK tracer provider for this process, exporting to memory, as `configure_tracing` would to a collector."""
+"""An SDK tracer provider exporting to memory, as `configure_tracing` would to a collector, for one test.
+
+OpenTelemetry allows one global provider per process; the fixture installs it for the test and resets the
+globals afterwards, so later tests run untraced, as a service without an exporter does.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,19 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-
-@pytest.fixture(scope="session")
-def provider() -> TracerProvider:
-    # OpenTelemetry allows one global provider per process: install it once; later tests run traced too.
-    installed = trace.get_tracer_provider()
-    if isinstance(installed, TracerProvider):
-        return installed
-    created = TracerProvider()
-    trace.set_tracer_provider(created)
-    return created
+from opentelemetry.test.globals_test import reset_trace_globals
 
 
 @pytest.fixture
-def spans(provider: TracerProvider) -> Iterator[InMemorySpanExporter]:
+def spans() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
+    provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))  # synchronous: finished spans are there at once
-    yield exporter
-    exporter.shutdown()  # a shut down exporter drops what later tests trace instead of keeping it
+    reset_trace_globals()
+    trace.set_tracer_provider(provider)
+    try:
+        yield exporter
+    finally:
+        provider.shutdown()
+        reset_trace_globals()
+
