@@ -91,12 +91,25 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._options.batch_size,
+            # A subscribed topic created after the consumer started is noticed within this, not 5 minutes.
+            metadata_max_age_ms=int(self._options.metadata_refresh_seconds * 1000),
         )
         await self._consumer.start()
         self._consumer.subscribe(self.subscriptions(), listener=self._membership)
 
     def joined(self) -> bool:
         return self._membership.joined.is_set()
+
+    async def missing_topics(self) -> list[str]:
+        """Subscribed topics the cluster does not have (or this user may not see): never ready without them.
+
+        A topic created later by someone else (a broker auto-creating it) would have one partition and no
+        retention settings; the topics are provisioned beforehand (`orderflow up`, the chart), and until they
+        exist the service says which ones it waits for.
+        """
+        assert self._consumer is not None
+        present = await self._consumer.topics()
+        return [topic for topic in self.subscriptions() if topic not in present]
 
     def alive(self) -> bool:
         """False when the poll loop hangs, or when it turns but fetches nothing although records wait."""

@@ -13,3 +13,6 @@ class ConsumerOptions(BaseModel):
         60.0, gt=0, description="No poll, or lag without a fetched record, for this long fails /livez"
     )
     lag_interval_seconds: float = Field(10.0, gt=0, description="How often the lag gauge is refreshed")
+    metadata_refresh_seconds: float = Field(
+        30.0, gt=0, description="How often topic metadata is refreshed (a newly created topic is seen within it)"
+    )

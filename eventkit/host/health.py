@@ -43,8 +43,16 @@ def health_router() -> APIRouter:
                 await connection.execute(text("SELECT 1"))
         except Exception as error:
             problems["database"] = repr(error)
-        if context.consumer is not None and not context.consumer.joined():
-            problems["consumer"] = "not yet assigned partitions in its group"
+        if context.consumer is not None:
+            try:
+                missing = await context.consumer.missing_topics()
+            except Exception as error:
+                problems["kafka"] = repr(error)
+            else:
+                if missing:
+                    problems["kafka"] = f"missing topics: {', '.join(missing)} (create them before the service)"
+            if not context.consumer.joined():
+                problems["consumer"] = "not yet assigned partitions in its group"
         if problems:
             response.status_code = 503
             return Health(status="not ready", problems=problems)
