@@ -19,7 +19,7 @@ export UV_NATIVE_TLS := true
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
 	@echo "make test   run the whole test suite against a real broker"
-	@echo "make lint   ruff, mypy and the event schema compatibility check"
+	@echo "make lint   ruff, mypy, the event schema compatibility check and the chart's topology copy"
 	@echo "make fmt    format and autofix"
 	@echo "make e2e-kind  kind + Strimzi + skaffold run, orders confirmed, a trace in Jaeger (needs Docker)"
 
@@ -27,7 +27,8 @@ $(UV):
 	python3 -m venv $(UV_HOME)
 	$(UV_HOME)/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(SYNCED): pyproject.toml uv.lock | $(UV)
+# Every workspace member, editable, with the dev tools (the root's dev group).
+$(SYNCED): pyproject.toml uv.lock */pyproject.toml services/*/pyproject.toml | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 
@@ -44,6 +45,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/orderflow schemas check
+	$(BIN)/orderflow topology check
 
 fmt: venv
 	$(BIN)/ruff format .

@@ -1,8 +1,14 @@
-"""Builds the pinned kube-apiserver, etcd and helm binaries from Go module sources, once, into the cache.
+"""Builds every Go tool of the local Kubernetes from its module's sources, once, into one shared cache layout.
 
-Everything lives under ~/.cache/orderflow/k8s-<version>/ (bin/, gopath/, src/, logs/), never in the
-repository, so bumping the Kubernetes pin starts a fresh folder and the old one can simply be deleted. A cold
-build takes ~8 minutes on 2 cores; later calls only check stamp files.
+    ~/.cache/orderflow/go/{mod,build,path}      GOMODCACHE, GOCACHE, GOPATH shared by every build
+    ~/.cache/orderflow/go/src/<tool>/go.mod     a throwaway main module that requires the tool's module
+    ~/.cache/orderflow/<tool>-<version>/bin/    the binaries, with a .stamp naming module, version and recipe
+    ~/.cache/orderflow/logs/build-<tool>.log    everything `go` printed
+
+The six Kubernetes binaries come from one `go build` so they share their compilation (kubelet alone takes ~10
+minutes cold on 2 cores; the other five add little). Builds run one at a time, under a lock, because each one
+already uses every core. The pause image's binary is C (`build/pause/linux/pause.c` of the kubernetes module),
+compiled with `gcc -static`. Later calls only compare stamp files: no `go`, no network.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,57 +31,189 @@ from devstack.cache import ToolMissing, cache_dir
 KUBERNETES_VERSION = "v1.37.2"
 ETCD_VERSION = "v3.7.3"
 HELM_VERSION = "v4.3.1"
-# The three modules declare `go 1.26.0`; an older toolchain would try to download a newer one.
+COREDNS_VERSION = "v1.15.0"
+# v0.38.2 works against Debian's dockerd 20.10 (API 1.41) with the default "docker" driver (tried).
+BUILDX_VERSION = "v0.38.2"
+REGISTRY_VERSION = "v3.1.0"
+CRICTL_VERSION = "v1.37.0"
+# The modules declare `go 1.26.0`; an older toolchain would try to download a newer one.
 MIN_GO = (1, 26)
 # Bump when the way a binary is built changes (flags, stamps) so cached binaries get rebuilt.
-RECIPE = 2
+RECIPE = 3
+
+KUBERNETES_COMMANDS = (
+    "kubelet",
+    "kube-proxy",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-apiserver",
+    "kubectl",
+)
 
 Log = Callable[[str], None]
 
-_PINS = (
-    ("kube-apiserver", "k8s.io/kubernetes", KUBERNETES_VERSION),
-    ("etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION),
-    ("helm", "helm.sh/helm/v4", HELM_VERSION),
-)
-
 
 class BuildError(RuntimeError):
-    """`go build` failed; the message carries the tail of the build log and its path."""
-
-
-@dataclass(frozen=True)
-class Binaries:
-    kube_apiserver: Path
-    etcd: Path
-    helm: Path
+    """A build failed; the message carries the tail of the build log and its path."""
 
 
 @dataclass(frozen=True)
 class GoTool:
-    """One binary to build: the module to require, the main package in it, and its version stamps."""
+    """One `go build`: the module to require, its main packages (one binary each) and the version stamps."""
 
-    name: str
+    name: str  # the cache folder is <name>-<version>
     module: str
     version: str
-    package: str
+    packages: dict[str, str]  # binary name -> main package
     ldflags_x: dict[str, str] = field(default_factory=dict)
     replaces: dict[str, str] = field(default_factory=dict)
 
     @property
     def stamp(self) -> str:
-        return _stamp(self.module, self.version)
+        return f"{self.module}@{self.version} recipe={RECIPE}"
+
+    @property
+    def home(self) -> Path:
+        return cache_dir(self.name, self.version)
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.home / "bin"
+
+    def binary(self, name: str) -> Path:
+        return self.bin_dir / name
 
 
-def _stamp(module: str, version: str) -> str:
-    return f"{module}@{version} recipe={RECIPE}"
+def cache_root() -> Path:
+    return cache_dir("go", "x").parent
 
 
-def k8s_home() -> Path:
-    return cache_dir("k8s", KUBERNETES_VERSION)
+def go_dirs() -> dict[str, Path]:
+    root = cache_root() / "go"
+    return {"GOMODCACHE": root / "mod", "GOCACHE": root / "build", "GOPATH": root / "path", "src": root / "src"}
 
 
-def bin_dir() -> Path:
-    return k8s_home() / "bin"
+def go_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every build: the shared caches, static binaries, no toolchain download."""
+    env = dict(os.environ if base is None else base)
+    env.update({k: str(v) for k, v in go_dirs().items() if k != "src"})
+    env.update(
+        # Static binaries that need no C toolchain; every tool here runs as pure Go.
+        CGO_ENABLED="0",
+        # Never fetch another toolchain behind the user's back: find_go() already checked this one.
+        GOTOOLCHAIN="local",
+        GOWORK="off",
+        GO111MODULE="on",
+        # -mod=mod lets `go build` record go.sum entries for the throwaway module itself.
+        GOFLAGS="-mod=mod -buildvcs=false",
+    )
+    return env
+
+
+def staging_replaces(go_mod: str, version: str) -> dict[str, str]:
+    """k8s.io/kubernetes requires its staging modules at v0.0.0 and points them at ./staging with `replace`.
+
+    Replace directives of a dependency are ignored, so the building module must map each one to its published
+    tag: k8s.io/kubernetes v1.X.Y ships k8s.io/<staging> v0.X.Y.
+    """
+    staging = "v0." + version.removeprefix("v1.")
+    return {m: staging for m in re.findall(r"^\s+(k8s\.io/[\w.-]+) v0\.0\.0$", go_mod, re.M)}
+
+
+def kubernetes_stamps(version: str, released: str) -> dict[str, str]:
+    """What hack/lib/version.sh stamps; the release time stands in for the build date so builds repeat, and the
+    commit, which a module download does not tell, is left empty rather than "$Format:%H$"."""
+    major, minor, _ = version.removeprefix("v").split(".")
+    stamps = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "buildDate": released}
+    stamps |= {"gitCommit": "", "gitTreeState": ""}
+    return {
+        f"{pkg}.{k}": v for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version") for k, v in stamps.items()
+    }
+
+
+def kubernetes_tool(go_mod: str = "", released: str = "") -> GoTool:
+    """The six binaries in one build. Without the module's go.mod (the fast path) only names and paths count."""
+    packages = {name: f"k8s.io/kubernetes/cmd/{name}" for name in KUBERNETES_COMMANDS}
+    return GoTool(
+        "kubernetes",
+        "k8s.io/kubernetes",
+        KUBERNETES_VERSION,
+        packages,
+        kubernetes_stamps(KUBERNETES_VERSION, released) if released else {},
+        staging_replaces(go_mod, KUBERNETES_VERSION) if go_mod else {},
+    )
+
+
+# etcd's version is a constant in go.etcd.io/etcd/api/v3/version; only its git SHA is a linker variable.
+ETCD = GoTool("etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION, {"etcd": "go.etcd.io/etcd/server/v3"})
+HELM = GoTool(
+    "helm",
+    "helm.sh/helm/v4",
+    HELM_VERSION,
+    {"helm": "helm.sh/helm/v4/cmd/helm"},
+    {"helm.sh/helm/v4/internal/version.version": HELM_VERSION},
+)
+COREDNS = GoTool(
+    "coredns",
+    "github.com/coredns/coredns",
+    COREDNS_VERSION,
+    {"coredns": "github.com/coredns/coredns"},
+    {"github.com/coredns/coredns/coremain.GitCommit": COREDNS_VERSION},
+)
+BUILDX = GoTool(
+    "buildx",
+    "github.com/docker/buildx",
+    BUILDX_VERSION,
+    {"docker-buildx": "github.com/docker/buildx/cmd/buildx"},
+    {
+        "github.com/docker/buildx/version.Version": BUILDX_VERSION,
+        "github.com/docker/buildx/version.Package": "github.com/docker/buildx",
+    },
+)
+REGISTRY = GoTool(
+    "registry",
+    "github.com/distribution/distribution/v3",
+    REGISTRY_VERSION,
+    {"registry": "github.com/distribution/distribution/v3/cmd/registry"},
+    {"github.com/distribution/distribution/v3/version.version": REGISTRY_VERSION},
+)
+CRICTL = GoTool(
+    "cri-tools",
+    "sigs.k8s.io/cri-tools",
+    CRICTL_VERSION,
+    {"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+    {"sigs.k8s.io/cri-tools/pkg/version.Version": CRICTL_VERSION},
+)
+KUBERNETES = kubernetes_tool()
+
+# What the bare control plane needs, and what a node needs besides (the registry is optional: --registry).
+CONTROL_PLANE_TOOLS: tuple[GoTool, ...] = (KUBERNETES, ETCD, HELM)
+NODE_TOOLS: tuple[GoTool, ...] = (KUBERNETES, ETCD, HELM, CRICTL, COREDNS, BUILDX)
+ALL_TOOLS: tuple[GoTool, ...] = (*NODE_TOOLS, REGISTRY)
+
+
+def go_mod_text(tool: GoTool) -> str:
+    """A throwaway main module that only requires the tool's module, so `go build <package>` resolves it."""
+    lines = [f"module orderflow.local/build/{tool.name}", "", "go 1.26", "", f"require {tool.module} {tool.version}"]
+    if tool.replaces:
+        lines += ["", "replace (", *(f"\t{m} => {m} {v}" for m, v in sorted(tool.replaces.items())), ")"]
+    return "\n".join(lines) + "\n"
+
+
+def build_argv(tool: GoTool, out: Path) -> list[str]:
+    """`go build` of every package of the tool at once; with several, -o names a folder (one binary each)."""
+    ldflags = " ".join(["-s", "-w", *(f"-X '{k}={v}'" for k, v in sorted(tool.ldflags_x.items()))])
+    target = str(out / next(iter(tool.packages))) if len(tool.packages) == 1 else f"{out}/"
+    return ["build", "-trimpath", "-ldflags", ldflags, "-o", target, *tool.packages.values()]
+
+
+def is_current(tool: GoTool) -> bool:
+    stamp = tool.bin_dir / ".stamp"
+    return (
+        all(tool.binary(name).exists() for name in tool.packages)
+        and stamp.exists()
+        and stamp.read_text().strip() == tool.stamp
+    )
 
 
 def find_go() -> str:
@@ -85,7 +223,7 @@ def find_go() -> str:
     )
     fix = f"install Go >= {MIN_GO[0]}.{MIN_GO[1]} (https://go.dev/doc/install) and put it on PATH"
     if go is None:
-        raise ToolMissing(f"`go` was not found; it is needed to build kube-apiserver, etcd and helm. Fix: {fix}")
+        raise ToolMissing(f"`go` was not found; it builds the local Kubernetes' binaries. Fix: {fix}")
     out = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False).stdout
     found = re.match(r"go(\d+)\.(\d+)", out.strip())
     if found is None or (int(found[1]), int(found[2])) < MIN_GO:
@@ -93,34 +231,16 @@ def find_go() -> str:
     return go
 
 
-def go_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GOPATH=str(home / "gopath"),
-        GOMODCACHE=str(home / "gopath" / "pkg" / "mod"),
-        GOCACHE=str(home / "gocache"),
-        # Static binaries that need no C toolchain; the apiserver and etcd are pure Go.
-        CGO_ENABLED="0",
-        # Never fetch another toolchain behind the user's back: find_go() already checked this one.
-        GOTOOLCHAIN="local",
-        GOWORK="off",
-        GO111MODULE="on",
-        # -mod=mod lets `go build` record go.sum entries for the throwaway module itself. -p is left at its
-        # default (the CPU count): the compile is CPU bound and a lower value only slows it down.
-        GOFLAGS="-mod=mod -buildvcs=false",
-    )
-    return env
-
-
 @dataclass(frozen=True)
 class _Go:
-    """Runs `go` with the cache's environment, appending all its chatter to one log file."""
+    """Runs `go` with the shared environment, appending all its chatter to one log file."""
 
     exe: str
     env: dict[str, str]
     log_file: Path
 
     def run(self, args: list[str], cwd: Path) -> str:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("a") as sink:
             sink.write(f"$ go {' '.join(args)}\n")
             sink.flush()
@@ -138,105 +258,118 @@ class _Go:
         return info
 
 
-def _staging_replaces(go_mod: str, version: str) -> dict[str, str]:
-    """k8s.io/kubernetes requires its staging modules at v0.0.0 and points them at ./staging with `replace`.
-
-    Replace directives of a dependency are ignored, so the building module must map each one to its published
-    tag: k8s.io/kubernetes v1.X.Y ships k8s.io/<staging> v0.X.Y.
-    """
-    staging = "v0." + version.removeprefix("v1.")
-    return {m: staging for m in re.findall(r"^\s+(k8s\.io/[\w.-]+) v0\.0\.0$", go_mod, re.M)}
-
-
-def _kube_apiserver(go: _Go, cwd: Path) -> GoTool:
-    info = go.download("k8s.io/kubernetes", KUBERNETES_VERSION, cwd)
-    released = json.loads(Path(info["Info"]).read_text())["Time"]
-    major, minor, _ = KUBERNETES_VERSION.removeprefix("v").split(".")
-    # What hack/lib/version.sh stamps; the release time stands in for the build date so builds are repeatable,
-    # and the commit, which a module download does not tell, is left empty rather than "$Format:%H$".
-    stamps = {"gitVersion": KUBERNETES_VERSION, "gitMajor": major, "gitMinor": minor, "buildDate": released}
-    stamps |= {"gitCommit": "", "gitTreeState": ""}
-    ldflags_x = {
-        f"{pkg}.{k}": v
-        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
-        for k, v in stamps.items()
-    }
-    replaces = _staging_replaces(Path(info["GoMod"]).read_text(), KUBERNETES_VERSION)
-    package = "k8s.io/kubernetes/cmd/kube-apiserver"
-    return GoTool("kube-apiserver", "k8s.io/kubernetes", KUBERNETES_VERSION, package, ldflags_x, replaces)
-
-
-def _etcd() -> GoTool:
-    # etcd's version is a constant in go.etcd.io/etcd/api/v3/version; only its git SHA is a linker variable,
-    # and a module download does not know the commit.
-    return GoTool("etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION, "go.etcd.io/etcd/server/v3")
-
-
-def _helm() -> GoTool:
-    ldflags_x = {"helm.sh/helm/v4/internal/version.version": HELM_VERSION}
-    return GoTool("helm", "helm.sh/helm/v4", HELM_VERSION, "helm.sh/helm/v4/cmd/helm", ldflags_x)
-
-
-def _write_module(src: Path, tool: GoTool) -> None:
-    """A throwaway main module that only requires the tool's module, so `go build <package>` resolves it."""
-    src.mkdir(parents=True, exist_ok=True)
-    lines = [
-        f"module orderflow.local/k8s-build/{tool.name}",
-        "",
-        "go 1.26",
-        "",
-        f"require {tool.module} {tool.version}",
-    ]
-    if tool.replaces:
-        lines += ["", "replace (", *(f"\t{m} => {m} {v}" for m, v in sorted(tool.replaces.items())), ")"]
-    (src / "go.mod").write_text("\n".join(lines) + "\n")
-
-
-def _build(go: _Go, tool: GoTool, home: Path) -> None:
-    src = home / "src" / tool.name
-    _write_module(src, tool)
-    out = bin_dir() / f".{tool.name}.tmp"
-    ldflags = " ".join(["-s", "-w", *(f"-X '{k}={v}'" for k, v in sorted(tool.ldflags_x.items()))])
-    go.run(["build", "-trimpath", "-ldflags", ldflags, "-o", str(out), tool.package], cwd=src)
-    # Rename last, so an interrupted build never leaves a binary that later runs would trust.
-    out.replace(bin_dir() / tool.name)
-    (bin_dir() / f".{tool.name}.stamp").write_text(tool.stamp)
-
-
 @contextlib.contextmanager
-def _build_lock(home: Path) -> Iterator[None]:
-    # Two test sessions building at once would race on the same output files.
-    home.mkdir(parents=True, exist_ok=True)
-    with (home / ".build.lock").open("w") as lock:
+def build_lock() -> Iterator[None]:
+    """One build at a time on this machine: two would race on the outputs and each uses every core already."""
+    path = cache_root() / "go" / ".build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
-def _is_current(name: str, module: str, version: str) -> bool:
-    binary, stamp_file = bin_dir() / name, bin_dir() / f".{name}.stamp"
-    return binary.exists() and stamp_file.exists() and stamp_file.read_text() == _stamp(module, version)
+def _resolve(go: _Go, tool: GoTool, src: Path) -> GoTool:
+    """The kubernetes tool needs its module's go.mod (replaces) and release time (stamps) before it builds."""
+    if tool.name != "kubernetes":
+        return tool
+    src.mkdir(parents=True, exist_ok=True)
+    if not (src / "go.mod").exists():
+        (src / "go.mod").write_text(f"module orderflow.local/build/{tool.name}\n\ngo 1.26\n")
+    info = go.download(tool.module, tool.version, src)
+    released = json.loads(Path(info["Info"]).read_text())["Time"]
+    return kubernetes_tool(Path(info["GoMod"]).read_text(), released)
+
+
+def _build(go: _Go, tool: GoTool) -> None:
+    src = go_dirs()["src"] / tool.name
+    tool = _resolve(go, tool, src)
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text(go_mod_text(tool))
+    partial = tool.home / ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    go.run(build_argv(tool, partial), cwd=src)
+    # Move last, so an interrupted build never leaves a binary that later runs would trust.
+    tool.bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in tool.packages:
+        (partial / name).replace(tool.binary(name))
+    partial.rmdir()
+    (tool.bin_dir / ".stamp").write_text(tool.stamp + "\n")
+
+
+def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print) -> None:
+    """Build whichever tool is missing or was built from another pin, one after the other."""
+    if all(is_current(tool) for tool in tools):  # the fast path neither runs go nor touches the network
+        return
+    exe = find_go()
+    with build_lock():
+        for tool in tools:
+            if is_current(tool):  # another process may have built it while this one waited for the lock
+                continue
+            go = _Go(exe, go_env(), cache_root() / "logs" / f"build-{tool.name}.log")
+            log(f"building {tool.name} {tool.version} from Go sources, once (log: {go.log_file})")
+            started = time.monotonic()
+            _build(go, tool)
+            log(f"built {tool.name} {tool.version} in {time.monotonic() - started:.0f}s")
+
+
+# -- the pause binary (C) -------------------------------------------------------------------------------------
+
+PAUSE_HOME = cache_dir("pause", KUBERNETES_VERSION)
+
+
+def pause_binary() -> Path:
+    return PAUSE_HOME / "bin" / "pause"
+
+
+def pause_argv(source: Path, out: Path) -> list[str]:
+    return ["gcc", "-Os", "-static", "-Wall", "-Werror", f"-DVERSION={KUBERNETES_VERSION}", "-o", str(out), str(source)]
+
+
+def ensure_pause(log: Log = print) -> Path:
+    """The sandbox binary of every pod, from the kubernetes module's own source; needs gcc and a static libc."""
+    binary = pause_binary()
+    if binary.exists():
+        return binary
+    if shutil.which("gcc") is None:
+        raise ToolMissing("`gcc` was not found; it compiles the pause binary. Fix: scripts/install-node.sh")
+    exe = find_go()
+    with build_lock():
+        go = _Go(exe, go_env(), cache_root() / "logs" / "build-pause.log")
+        src = go_dirs()["src"] / "kubernetes"
+        src.mkdir(parents=True, exist_ok=True)
+        if not (src / "go.mod").exists():
+            (src / "go.mod").write_text("module orderflow.local/build/kubernetes\n\ngo 1.26\n")
+        source = Path(go.download("k8s.io/kubernetes", KUBERNETES_VERSION, src)["Dir"]) / "build/pause/linux/pause.c"
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        partial = binary.with_suffix(".partial")
+        proc = subprocess.run(pause_argv(source, partial), capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BuildError(f"gcc of {source} failed: {proc.stderr.strip()} (static libc: apt-get install libc6-dev)")
+        subprocess.run(["strip", str(partial)], check=False)
+        partial.replace(binary)
+        log(f"built pause {KUBERNETES_VERSION} (gcc -static)")
+    return binary
+
+
+# -- what the bare control plane asks for -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Binaries:
+    kube_apiserver: Path
+    etcd: Path
+    helm: Path
+    kubectl: Path
+
+
+def binaries() -> Binaries:
+    return Binaries(
+        KUBERNETES.binary("kube-apiserver"), ETCD.binary("etcd"), HELM.binary("helm"), KUBERNETES.binary("kubectl")
+    )
 
 
 def ensure_binaries(log: Log = print) -> Binaries:
-    """Paths of the three binaries, building whichever is missing or was built from another pin."""
-    home = k8s_home()
-    binaries = Binaries(bin_dir() / "kube-apiserver", bin_dir() / "etcd", bin_dir() / "helm")
-    # The fast path neither runs go nor touches the network: the pins and the recipe alone decide.
-    if all(_is_current(*pin) for pin in _PINS):
-        return binaries
-    exe = find_go()
-    with _build_lock(home):
-        bin_dir().mkdir(parents=True, exist_ok=True)
-        (home / "logs").mkdir(exist_ok=True)
-        go = _Go(exe, go_env(home), home / "logs" / "build.log")
-        # Resolving the apiserver's pins downloads k8s.io/kubernetes, which its build needs anyway.
-        for tool in (_kube_apiserver(go, home), _etcd(), _helm()):
-            if not _is_current(tool.name, tool.module, tool.version):
-                log(f"building {tool.name} {tool.version} from Go sources, once (log: {go.log_file})")
-                started = time.monotonic()
-                _build(go, tool, home)
-                log(f"built {tool.name} in {time.monotonic() - started:.0f}s")
-        # The compiled-package cache is ~4 GB and only helps a rebuild, which happens when a pin changes and
-        # mostly recompiles anyway; the module downloads (gopath/) are kept.
-        shutil.rmtree(home / "gocache", ignore_errors=True)
-    return binaries
+    """Paths of the control plane's binaries (and helm, kubectl), building whichever is missing."""
+    ensure_tools(CONTROL_PLANE_TOOLS, log)
+    return binaries()

@@ -1,0 +1,52 @@
+"""README documents every setting and every command that exists, so it cannot drift from the code."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from pydantic_settings import BaseSettings
+
+from eventkit.consumer import ConsumerOptions
+from eventkit.host.settings import ServiceSettings
+from eventkit.settings import KafkaSettings
+from operators.scaler.config import OperatorConfig
+from orderflow.load import load
+from services.orders.settings import OrdersSettings
+from services.payments.settings import PaymentsSettings
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def variables(settings: type[BaseSettings]) -> list[str]:
+    prefix = settings.model_config.get("env_prefix", "")
+    names = []
+    for name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, str):
+            names.append(alias)
+        elif name == "consumer":
+            names += [f"{prefix}CONSUMER__{option.upper()}" for option in ConsumerOptions.model_fields]
+        else:
+            names.append(f"{prefix}{name.upper()}")
+    return names
+
+
+@pytest.mark.parametrize(
+    "settings", [ServiceSettings, KafkaSettings, OrdersSettings, PaymentsSettings, OperatorConfig]
+)
+def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:
+    missing = [name for name in variables(settings) if f"`{name}`" not in README]
+    assert missing == []
+
+
+def test_every_orderflow_command_is_documented() -> None:
+    missing = [ep.name for ep in entry_points(group="orderflow.commands") if f"`orderflow {ep.name}" not in README]
+    assert missing == []
+
+
+def test_every_load_option_is_documented() -> None:
+    options = [name.replace("_", "-") for name in load.__annotations__ if name != "return"]
+    missing = [option for option in options if option != "as-json" and f"`--{option}" not in README]
+    assert missing == []
