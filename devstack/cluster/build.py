@@ -127,7 +127,9 @@ def kubernetes_stamps(version: str, released: str) -> dict[str, str]:
     stamps = {"gitVersion": version, "gitMajor": major, "gitMinor": minor, "buildDate": released}
     stamps |= {"gitCommit": "", "gitTreeState": ""}
     return {
-        f"{pkg}.{k}": v for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version") for k, v in stamps.items()
+        f"{pkg}.{k}": v
+        for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+        for k, v in stamps.items()
     }
 
 

@@ -1,0 +1,137 @@
+"""The node's dockerd and containerd as image stores: build, import, save and load, through their CLIs.
+
+Every call names the node's own sockets (never the machine's default ones) and a DOCKER_CONFIG that holds the
+buildx plugin, so ~/.docker and any dockerd of the machine are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Debian's CLI (20.10, API 1.41) matches Debian's dockerd; a newer `docker` on PATH may shadow it.
+DOCKER_CLI = "/usr/bin/docker"
+CTR = "/usr/bin/ctr"
+K8S_NAMESPACE = "k8s.io"
+
+
+class ImageError(RuntimeError):
+    """A build, import or load failed; the message carries the command's output."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    docker_sock: Path
+    docker_config: Path
+    containerd_sock: Path
+    crictl: Path | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BUILDX_"))}
+        env.update(DOCKER_HOST=f"unix://{self.docker_sock}", DOCKER_CONFIG=str(self.docker_config))
+        return env
+
+    def docker(
+        self, *args: str, input: bytes | None = None, log: Path | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
+        return _run([DOCKER_CLI, *args], self.env(), input=input, log=log, check=check)
+
+    def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        argv = [CTR, "--address", str(self.containerd_sock), "-n", K8S_NAMESPACE, *args]
+        return _run(argv, self.env(), check=check)
+
+    def image_id(self, ref: str) -> str | None:
+        done = self.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+        return done.stdout.decode().strip() or None if done.returncode == 0 else None
+
+    def import_rootfs(self, root: Path, ref: str, changes: Sequence[str] = ()) -> str:
+        """`docker import` of a folder as a one-layer image (FROM scratch), with Dockerfile `changes`."""
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = Path(tmp) / "rootfs.tar"
+            with tarfile.open(archive, "w") as tar:
+                for child in sorted(root.iterdir()):
+                    tar.add(child, arcname=child.name)
+            return self.import_tar(archive, ref, changes)
+
+    def import_tar(self, archive: Path, ref: str, changes: Sequence[str] = ()) -> str:
+        flags = [arg for change in changes for arg in ("--change", change)]
+        self.docker("import", *flags, str(archive), ref)
+        image = self.image_id(ref)
+        if image is None:
+            raise ImageError(f"docker import of {archive} gave no image {ref}")
+        return image
+
+    def node_images(self) -> dict[str, str]:
+        """Every image the kubelet sees: reference -> image id (config digest), through the CRI."""
+        if self.crictl is None:
+            return {}
+        argv = [str(self.crictl), "--image-endpoint", f"unix://{self.containerd_sock}", "images", "-o", "json"]
+        done = _run(argv, self.env(), check=False)
+        if done.returncode != 0:
+            return {}
+        images = json.loads(done.stdout or b"{}").get("images") or []
+        return {tag: image["id"] for image in images for tag in image.get("repoTags") or []}
+
+    def load(self, refs: Sequence[str], log: Path | None = None) -> list[str]:
+        """`docker save | ctr import` of each image whose id the node does not have under that name yet.
+
+        Returns the references that were loaded; unchanged ones are skipped (a load takes ~10 s per image).
+        """
+        present = self.node_images()
+        stale = [ref for ref in refs if present.get(normalized(ref)) != self.image_id(ref)]
+        if not stale:
+            return []
+        save = subprocess.Popen([DOCKER_CLI, "save", *stale], env=self.env(), stdout=subprocess.PIPE)
+        try:
+            self_ctr = [CTR, "--address", str(self.containerd_sock), "-n", K8S_NAMESPACE, "images", "import", "-"]
+            imported = subprocess.run(self_ctr, stdin=save.stdout, capture_output=True, check=False)
+        finally:
+            if save.stdout is not None:
+                save.stdout.close()
+            save.wait()
+        if save.returncode != 0 or imported.returncode != 0:
+            raise ImageError(f"loading {', '.join(stale)} into containerd failed: {imported.stderr.decode()[-2000:]}")
+        return stale
+
+
+def normalized(ref: str) -> str:
+    """How containerd names an image that docker calls `ref` (docker.io/library/ for short names)."""
+    name = ref
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    if ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
+        name += ":latest"
+    return name
+
+
+def _run(
+    argv: list[str],
+    env: Mapping[str, str],
+    *,
+    input: bytes | None = None,
+    log: Path | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as sink:
+            sink.write(f"$ {' '.join(argv)}\n".encode())
+            sink.flush()
+            done = subprocess.run(argv, env=dict(env), input=input, stdout=sink, stderr=subprocess.STDOUT, check=False)
+        if check and done.returncode != 0:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise ImageError(f"`{' '.join(argv[:3])} ...` failed (exit {done.returncode}); log {log}:\n{tail}")
+        return done
+    done = subprocess.run(argv, env=dict(env), input=input, capture_output=True, check=False)
+    if check and done.returncode != 0:
+        raise ImageError(f"`{' '.join(argv[:4])} ...` failed: {(done.stderr or done.stdout).decode()[-2000:]}")
+    return done
