@@ -235,7 +235,7 @@ def status(state_dir: StateDir = None) -> None:
             component = the_node.components.get(name)
             where = f" pid {component.pid}, log {component.log_file}" if component else ""
             console.print(f"  {name}: {state}{where}", markup=False)
-            healthy &= state in ("running", "Ready", "ready")
+            healthy &= state.startswith("running") or state in ("Ready", "ready")
         console.print(f"  {_export(the_node.kubeconfig)}")
     plane = controlplane.load(_state_dir(state_dir))
     if plane is not None:

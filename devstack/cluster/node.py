@@ -45,6 +45,7 @@ from devstack.cluster.controlplane import ClusterError, Component
 from devstack.cluster.nodepki import ensure_node_pki
 from devstack.cluster.pki import _read_tokens
 from devstack.images.engine import Engine
+from devstack.kafka.broker import LocalBroker
 
 STATE_FILE = "node.json"
 MARKER = Path("/run/orderflow-node.json")
@@ -159,6 +160,10 @@ class Node:
         return Engine(
             self.layout.docker_sock, self.layout.docker_config, self.layout.containerd_sock, CRICTL.binary("crictl")
         )
+
+    def broker(self) -> LocalBroker:
+        """The devstack Kafka broker of this node (started by `install`), on the node IP so pods reach it."""
+        return LocalBroker(self.layout.state / "kafka", port=0, host=self.net.node_ip)
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 300) -> str:
         argv = [str(KUBERNETES.binary("kubectl")), f"--kubeconfig={self.kubeconfig}", *args]
@@ -281,6 +286,9 @@ class Node:
         result = {}
         for name in self.components:
             result[name] = ("running" if self.healthy(name) else "unhealthy") if self.alive(name) else "gone"
+        broker = self.broker().running()
+        if broker is not None or self.broker().state() is not None:
+            result["kafka"] = f"running at {broker.bootstrap_servers}" if broker else "gone"
         if self.alive("kube-apiserver"):
             try:
                 result["node"] = "Ready" if self.node_ready() else "NotReady"
@@ -296,7 +304,7 @@ class Node:
 
     def stop(self, log: Log = print) -> bool:
         """Stop every daemon in reverse order, pods first, then take back what they changed on the machine."""
-        stopped = False
+        stopped = self.broker().stop()
         order = stop_order(list(self.components))
 
         def stop_one(name: str, timeout: float = 20.0) -> None:

@@ -1,4 +1,4 @@
-"""Start, probe and stop one local KRaft broker process bound to 127.0.0.1."""
+"""Start, probe and stop one local KRaft broker process, bound to 127.0.0.1 (or another local address)."""
 
 from __future__ import annotations
 
@@ -37,13 +37,14 @@ def _cluster_id() -> str:
     return cluster_id
 
 
-def server_properties(*, port: int, controller_port: int, log_dir: Path) -> str:
+def server_properties(*, port: int, controller_port: int, log_dir: Path, host: str = "127.0.0.1") -> str:
+    # `host` is the client listener's address: a node IP lets pods of the local cluster reach the broker.
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port}",
         "controller.listener.names": "CONTROLLER",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
@@ -71,10 +72,11 @@ class BrokerState:
     controller_port: int
     version: str
     started_at: str
+    host: str = "127.0.0.1"
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
 
 async def metadata_ok(bootstrap_servers: str, timeout: float = 2.0) -> bool:
@@ -111,9 +113,10 @@ def _alive(pid: int) -> bool:
 class LocalBroker:
     """One broker in `data_dir`: storage, config, logs and a state file that `status`/`stop` read."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, heap: str = "512m") -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, heap: str = "512m", host: str = "127.0.0.1") -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
+        self.host = host
         self.heap = heap
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -138,19 +141,22 @@ class LocalBroker:
         libs = ensure_kafka_jars()
         previous = self.state()
         # None: the last port or 9092; 0: the last port or a free one (a restart keeps its address).
+        if previous is not None and previous.host != self.host:
+            previous = None  # another address: its ports were checked free there, not here
         if self.port:
             port = self.port
         elif previous is not None:
             port = previous.port
         else:
-            port = free_port() if self.port == 0 else 9092
+            port = free_port(self.host) if self.port == 0 else 9092
         controller_port = previous.controller_port if previous else free_port()
         if controller_port == port:
             controller_port = free_port()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         storage = self.data_dir / "storage"
         config = self.data_dir / "server.properties"
-        config.write_text(server_properties(port=port, controller_port=controller_port, log_dir=storage))
+        properties = server_properties(port=port, controller_port=controller_port, log_dir=storage, host=self.host)
+        config.write_text(properties)
         classpath = f"{libs}/*"
         log_props = [f"-Dkafka.logs.dir={self.logs_dir}", f"-Dlog4j2.configurationFile={_LOG4J_CONFIG}"]
         if not (storage / "meta.properties").exists():
@@ -176,6 +182,7 @@ class LocalBroker:
             controller_port=controller_port,
             version=KAFKA_VERSION,
             started_at=datetime.now(UTC).isoformat(),
+            host=self.host,
         )
         (self.data_dir / _STATE_FILE).write_text(json.dumps(asdict(state)))
         self._wait_ready(state, timeout)
