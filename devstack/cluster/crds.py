@@ -19,9 +19,13 @@ class CrdError(RuntimeError):
     """A CRD was rejected or did not become Established in time."""
 
 
+STRIMZI_VERSION = "1.2.0"
+
+
 def strimzi_crds_dir() -> Path:
-    """Strimzi's CRDs: $ORDERFLOW_STRIMZI_DIR (the release folder or its crds/), else the shared copy."""
-    root = Path(os.environ.get("ORDERFLOW_STRIMZI_DIR") or _REPO_ROOT.parent / "shared" / "strimzi-1.2.0")
+    """Strimzi's CRDs: $ORDERFLOW_STRIMZI_DIR (a release folder or its crds/), else the copy in k8s/vendor/."""
+    vendored = _REPO_ROOT / "k8s" / "vendor" / f"strimzi-{STRIMZI_VERSION}"
+    root = Path(os.environ.get("ORDERFLOW_STRIMZI_DIR") or vendored)
     return root / "crds" if (root / "crds").is_dir() else root
 
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs, with apt, the Debian packages the local single-node Kubernetes (`orderflow k8s up --node`) runs on,
+# only when something is missing: Debian's Docker engine (docker.io, which pulls in containerd and runc), the CNI
+# plugins (bridge, host-local, portmap, loopback in /usr/lib/cni), mmdebstrap for the base image, iptables,
+# iproute2, openssl for the certificates, and gcc with a static libc for the pause binary. Nothing is started
+# here: there is no systemd, and `orderflow k8s up --node` starts containerd and dockerd itself (the postinst's
+# "invoke-rc.d: policy-rc.d denied execution of start" is expected). CI runs this as root; elsewhere it uses sudo.
+set -euo pipefail
+
+# program -> package
+declare -A NEEDED=(
+    [/usr/bin/containerd]=containerd
+    [/usr/sbin/dockerd]=docker.io
+    [/usr/bin/docker]=docker.io
+    [/usr/sbin/runc]=runc
+    [/usr/lib/cni/bridge]=containernetworking-plugins
+    [/usr/bin/mmdebstrap]=mmdebstrap
+    [/usr/sbin/iptables]=iptables
+    [/usr/bin/ip]=iproute2
+    [/usr/bin/openssl]=openssl
+    [/usr/bin/gcc]=gcc
+    [/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
+)
+
+missing=()
+for program in "${!NEEDED[@]}"; do
+    # runc and iptables live in /usr/sbin or /usr/bin depending on the release.
+    if [[ ! -e "$program" && ! -e "/usr/bin/$(basename "$program")" && ! -e "/usr/sbin/$(basename "$program")" ]]; then
+        missing+=("${NEEDED[$program]}")
+    fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-node: docker.io, containerd, runc, CNI plugins, mmdebstrap, iptables, gcc already present"
+    exit 0
+fi
+# mmdebstrap only recommends what it uses to verify and unpack Debian's archives (gpg, libdpkg-perl, mount);
+# ca-certificates holds the roots the base image copies.
+if [[ " ${missing[*]} " == *" mmdebstrap "* ]]; then
+    missing+=(gpg libdpkg-perl mount ca-certificates)
+fi
+mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then
+    SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" apt-get install -y --no-install-recommends "${packages[@]}"
+echo "install-node: installed ${packages[*]}"
