@@ -9,6 +9,7 @@ currency's decimal places, e.g. "39.98".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -196,6 +197,7 @@ def _summary_fields(row: RowMapping) -> dict[str, Any]:
 # The keyset (created_at, id) of the last order on a page: microseconds since the epoch and the id's hex. Any string
 # of this shape is a cursor, so the pattern in the OpenAPI document is the whole rule.
 CURSOR_PATTERN = r"^[0-9]{1,17}\.[0-9a-f]{32}$"
+_CURSOR = re.compile(CURSOR_PATTERN.removeprefix("^").removesuffix("$"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -205,6 +207,9 @@ def encode_cursor(created_at: datetime, order_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The keyset of a cursor of the documented shape (which the API checks before)."""
+    """The keyset of a cursor of the documented shape; ValueError for anything else (the API checks the pattern
+    first, so a client only meets this through a 422 naming `cursor`)."""
+    if _CURSOR.fullmatch(cursor) is None:
+        raise ValueError(f"not a cursor: {cursor!r}")
     micros, order_hex = cursor.split(".")
     return _EPOCH + int(micros) * _MICROSECOND, UUID(hex=order_hex)

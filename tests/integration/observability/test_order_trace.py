@@ -56,7 +56,8 @@ def _assert_child_and_link(child: ReadableSpan, parent: ReadableSpan) -> None:
 async def test_an_order_is_one_trace_from_the_request_through_every_service(
     spans: InMemorySpanExporter, kafka: KafkaCluster, tmp_path: Path
 ) -> None:
-    settings = await kafka.isolated(partitions=3, retry_levels=1)
+    # The stack's consumers read three retry levels (FAST_RETRIES); readiness waits for every topic they read.
+    settings = await kafka.isolated(partitions=3, retry_levels=3)
     ns = settings.namespace
     async with running_stack(settings, sqlite_urls(tmp_path)) as stack:
         await stack.set_stock("SKU-T", 5)
