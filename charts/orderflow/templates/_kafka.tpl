@@ -77,7 +77,7 @@ Write on a topic (KIP-679).
 */}}
 {{- define "orderflow.kafka.acls" -}}
 {{- $root := .root -}}
-{{- $flow := get (include "orderflow.kafka.topology" . | fromYaml) .name -}}
+{{- $flow := get (include "orderflow.kafka.topology" $root | fromYaml) .name -}}
 {{ include "orderflow.kafka.acl" (dict "type" "group" "name" (include "orderflow.kafka.topic" (dict "root" $root "name" .name)) "operations" (list "Read")) }}
 {{- range $input := $flow.reads }}
 {{- $failure := include "orderflow.kafka.failureTopics" (dict "root" $root "name" $input) | fromYaml }}

@@ -41,7 +41,8 @@ livenessProbe:
 
 {{/*
 The whole pod template of a service or of its dedicated relay. Args: root, name, svc, role, component.
-Migrations run in an init container: a pod never serves code newer than its schema, it works the same under
+Topics (external Kafka, _topics.tpl) and migrations run in init containers: a pod never serves code newer than
+its schema nor consumes before its topics exist, it works the same under
 `helm install`, `skaffold dev` and GitOps tools (no hook ordering: hooks would run before the chart's own
 PostgreSQL exists), and Alembic makes the run a no-op once the schema is current.
 */}}
@@ -70,8 +71,13 @@ spec:
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- if $root.Values.migrations.enabled }}
+  {{- if or $root.Values.migrations.enabled (include "orderflow.topics.enabled" $root) }}
   initContainers:
+  {{- end }}
+  {{- if include "orderflow.topics.enabled" $root }}
+    {{- include "orderflow.topics.initContainer" . | nindent 4 }}
+  {{- end }}
+  {{- if $root.Values.migrations.enabled }}
     - name: migrate
       image: {{ include "orderflow.image" (dict "image" $svc.image "defaultTag" $root.Chart.AppVersion) | quote }}
       imagePullPolicy: {{ $svc.image.pullPolicy }}
