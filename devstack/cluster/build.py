@@ -317,11 +317,8 @@ def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print
 
 # -- the pause binary (C) -------------------------------------------------------------------------------------
 
-PAUSE_HOME = cache_dir("pause", KUBERNETES_VERSION)
-
-
 def pause_binary() -> Path:
-    return PAUSE_HOME / "bin" / "pause"
+    return cache_dir("pause", KUBERNETES_VERSION) / "bin" / "pause"
 
 
 def pause_argv(source: Path, out: Path) -> list[str]:

@@ -226,3 +226,32 @@ def remove_host_paths(state: Path) -> None:
 def system_docker_running() -> bool:
     """A dockerd of the machine (not ours) owns the DOCKER chains and docker0: leave them alone then."""
     return SYSTEM_DOCKER_SOCK.is_socket()
+
+
+def leftovers(roots: Iterable[Path], sysctls: dict[str, str], keep_docker: bool = False) -> list[str]:
+    """What a stopped node left on the machine (empty when `down` took everything back)."""
+    roots = list(roots)
+    found = [f"mount {point}" for point in mounts_under(roots, Path("/proc/self/mountinfo").read_text())]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout.split()
+    found += [f"network namespace {name}" for name in netns if name.startswith("cni-")]
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False).stdout
+    for line in links.splitlines():
+        name = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
+        if name in ("cni0", "veth") or name.startswith("veth") or (name == "docker0" and not keep_docker):
+            found.append(f"link {name}")
+    prefixes = ("CNI-", "KUBE-") if keep_docker else ("CNI-", "KUBE-", "DOCKER")
+    for family in ("iptables", "ip6tables"):
+        save = subprocess.run([f"{family}-save"], capture_output=True, text=True, check=False).stdout
+        found += [f"{family} {' '.join(args)}" for args in cleanup_rules(save, prefixes, ("cni0",)) if args[2] == "-X"]
+    current = read_sysctls(sysctls)
+    found += [
+        f"sysctl {name}={current.get(name)} (was {value})"
+        for name, value in sysctls.items()
+        if current.get(name) != value
+    ]
+    for path in ("/var/lib/kubelet", "/var/lib/cni"):
+        if Path(path).exists():
+            found.append(f"path {path}")
+    if not SYSTEM_CONTAINERD_SOCK.exists() and Path("/run/containerd").exists():
+        found.append("path /run/containerd")
+    return found

@@ -57,9 +57,19 @@ def namespace_manifest(name: str) -> dict[str, Any]:
     return document
 
 
-def app_settings(tag: str, bootstrap_servers: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The --set values on top of k8s/local-values.yaml: what only this node knows."""
-    return {"defaults.image.tag": tag, "kafka.bootstrapServers": bootstrap_servers, **(extra or {})}
+IMAGE_ID_ANNOTATION = "orderflow\\.local/image-id"
+
+
+def app_settings(
+    tag: str, bootstrap_servers: str, image_ids: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The --set values on top of k8s/local-values.yaml: what only this node knows.
+
+    `image_ids` (service -> image id) go into a pod annotation: a rebuilt image keeps its tag, and only a changed
+    pod template makes a Deployment roll its pods onto it.
+    """
+    annotations = {f"services.{s}.podAnnotations.{IMAGE_ID_ANNOTATION}": i for s, i in (image_ids or {}).items()}
+    return {"defaults.image.tag": tag, "kafka.bootstrapServers": bootstrap_servers, **annotations, **(extra or {})}
 
 
 def helm_upgrade_argv(
@@ -75,7 +85,8 @@ def helm_upgrade_argv(
     for file in values:
         argv += ["--values", str(file)]
     for key, value in (settings or {}).items():
-        argv += ["--set-string" if key.endswith(".tag") else "--set", f"{key}={value}"]
+        string = key.endswith(".tag") or IMAGE_ID_ANNOTATION in key
+        argv += ["--set-string" if string else "--set", f"{key}={value}"]
     return argv
 
 
@@ -134,13 +145,20 @@ def install(
     broker = ensure_broker(node, log)
     node.kubectl("apply", "-f", "-", input=yaml.safe_dump(namespace_manifest(namespace)))
     recycle_volumes(node)
+    ids = {spec.repository: node.engine.image_id(spec.ref(tag)) or "" for spec in app_images.IMAGES}
     operator_release = None
     if operator:
         operator_release = f"{release}-operator"
-        operator_settings = {"image.tag": tag, "image.pullPolicy": "Never", "strimzi.enabled": "false"}
+        operator_settings = {
+            "image.tag": tag,
+            "image.pullPolicy": "Never",
+            "strimzi.enabled": "false",
+            f"podAnnotations.{IMAGE_ID_ANNOTATION}": ids["orderflow-operator"],
+        }
         helm(node, *helm_upgrade_argv(operator_release, OPERATOR_CHART, namespace, settings=operator_settings))
         log(f"{operator_release} installed ({time.monotonic() - started:.0f}s)")
-    chosen = app_settings(tag, broker.bootstrap_servers, settings)
+    service_ids = {s: ids[f"orderflow-{s}"] for s in app_images.SERVICES}
+    chosen = app_settings(tag, broker.bootstrap_servers, service_ids, settings)
     helm(node, *helm_upgrade_argv(release, APP_CHART, namespace, values=values, settings=chosen))
     log(f"{release} installed in {namespace}, every pod Ready, {time.monotonic() - started:.0f}s after start")
     return Installed(

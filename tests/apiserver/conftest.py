@@ -2,8 +2,9 @@
 
 Use it as `def test_x(kube_api: ControlPlane)`; `kube_api.client()` is an httpx client as cluster-admin,
 `kube_api.client("unprivileged")` / `("anonymous")` are identities without RBAC grants, and
-`kube_api.kubeconfig` serves helm or kopf. The first run builds the binaries (~8 minutes, then cached), so
-modules using it should carry `pytest.mark.timeout(900)` or run after `orderflow k8s build`.
+`kube_api.kubeconfig` serves helm or kopf. The first run builds the binaries (~10 minutes for the kubernetes
+binaries, then cached in ~/.cache/orderflow), so modules using it carry `pytest.mark.timeout(1200)` or run
+after `orderflow k8s build`.
 
 There is no controller-manager: a deleted namespace never goes away, so each test takes a fresh one from
 the `namespace` fixture.
@@ -11,10 +12,8 @@ the `namespace` fixture.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from typing import NoReturn
 
 import pytest
 
@@ -23,13 +22,7 @@ from devstack.cluster.build import BuildError, ensure_binaries
 from devstack.cluster.controlplane import ClusterError, ControlPlane, start
 from devstack.cluster.crds import CrdError
 from tests.apiserver.helm import Helm
-
-
-def _unavailable(reason: str) -> NoReturn:
-    # Under CI=true missing infrastructure is a failure; on a laptop it is a visible skip.
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"local Kubernetes API unavailable under CI=true: {reason}", pytrace=False)
-    pytest.skip(f"local Kubernetes API unavailable: {reason}")
+from tests.support.infrastructure import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +32,7 @@ def kube_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]
         # start() stops whatever it started when it fails, so there is nothing to clean up here.
         plane = start(state_dir, log=lambda line: print(f"[kube_api] {line}"))
     except (ToolMissing, BuildError, ClusterError, CrdError, OSError, RuntimeError) as error:
-        _unavailable(str(error))
+        unavailable("local Kubernetes API", error)
     try:
         yield plane
     finally:
@@ -61,5 +54,5 @@ def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
     try:
         binaries = ensure_binaries(log=lambda line: print(f"[helm] {line}"))
     except (ToolMissing, BuildError, OSError) as error:
-        _unavailable(str(error))
+        unavailable("helm", error)
     return Helm(binaries.helm, tmp_path_factory.mktemp("helm-home"))

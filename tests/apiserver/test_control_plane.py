@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devstack.cluster.build import ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, bin_dir
+from devstack.cluster.build import ETCD, ETCD_VERSION, HELM, HELM_VERSION, KUBERNETES, KUBERNETES_VERSION, GoTool
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import load_crds, strimzi_crds_dir
 
@@ -28,17 +28,18 @@ def test_apiserver_reports_the_pinned_version(kube_api: ControlPlane) -> None:
 
 
 @pytest.mark.parametrize(
-    ("binary", "args", "expected"),
+    ("tool", "binary", "args", "expected"),
     [
-        ("kube-apiserver", ["--version"], f"Kubernetes {KUBERNETES_VERSION}"),
-        ("etcd", ["--version"], f"etcd Version: {ETCD_VERSION.removeprefix('v')}"),
-        ("helm", ["version", "--short"], HELM_VERSION),
+        (KUBERNETES, "kube-apiserver", ["--version"], f"Kubernetes {KUBERNETES_VERSION}"),
+        (KUBERNETES, "kubectl", ["version", "--client"], f"Client Version: {KUBERNETES_VERSION}"),
+        (ETCD, "etcd", ["--version"], f"etcd Version: {ETCD_VERSION.removeprefix('v')}"),
+        (HELM, "helm", ["version", "--short"], HELM_VERSION),
     ],
 )
 def test_built_binaries_print_their_pinned_versions(
-    kube_api: ControlPlane, binary: str, args: list[str], expected: str
+    kube_api: ControlPlane, tool: GoTool, binary: str, args: list[str], expected: str
 ) -> None:
-    out = subprocess.run([bin_dir() / binary, *args], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([tool.binary(binary), *args], capture_output=True, text=True, check=True).stdout
     assert expected in out
 
 

@@ -1,19 +1,13 @@
 """charts/orderflow-operator: lint, schema, install into the real API server, least-privilege RBAC checked with
-SubjectAccessReviews, the restricted Pod Security profile, and the operator image's build steps."""
+SubjectAccessReviews and the restricted Pod Security profile (the image: tests/cluster/test_images.py)."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack.cache import cache_dir
 from devstack.cluster.controlplane import ControlPlane
 from tests.apiserver.helm import REPO, Helm, Manifest, api_path, documents, named
 
@@ -21,7 +15,6 @@ pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(1200)]
 
 CHART = REPO / "charts" / "orderflow-operator"
 VALUES = [None, CHART / "ci" / "namespaced-values.yaml"]
-DOCKERFILE = REPO / "operators" / "Dockerfile"
 
 
 def _values(values: Path | None) -> list[str | Path]:
@@ -177,62 +170,3 @@ def test_install_is_accepted_and_rbac_is_least_privilege(
         assert "violate" not in created.headers.get("Warning", "")
     with capsys.disabled():
         print(f"\noperator chart objects the API server accepted ({len(accepted)}):\n" + "\n".join(sorted(accepted)))
-
-
-def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", dockerfile.read_text())
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
-
-
-def test_operator_dockerfile_is_multi_stage_pinned_and_non_root() -> None:
-    steps = _instructions(DOCKERFILE)
-    args = dict(a.split("=", 1) for op, a in steps if op == "ARG" and "=" in a)
-    bases = [args.get(a.split()[0].strip("${}"), a.split()[0]) for op, a in steps if op == "FROM"]
-    assert len(bases) == 3, "uv, build and runtime stages"
-    assert all(b.partition(":")[2] not in ("", "latest") for b in bases), bases
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", bases[-1])
-    runs = " ".join(a for op, a in steps if op == "RUN")
-    assert "uv sync --frozen --no-dev --no-install-project" in runs
-    final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
-    [user] = [a for op, a in final if op == "USER"]
-    assert user == "10001:10001"
-    assert [a for op, a in final if op == "COPY"] == ["--from=build /opt/venv /opt/venv"]
-    sources = [s for op, a in steps if op == "COPY" and not a.startswith("--from") for s in a.split()[:-1]]
-    assert not {".", "./"} & set(sources), "explicit COPY list"
-    assert all((REPO / s).exists() for s in sources)
-
-
-def test_operator_image_build_steps_give_kopf_and_the_handlers_without_dev_dependencies(tmp_path: Path) -> None:
-    # The build stage without Docker: its COPY list into an empty folder, `uv sync`, then imports from outside
-    # the checkout, so nothing comes from the working tree.
-    src, venv = tmp_path / "src", tmp_path / "venv"
-    steps = _instructions(DOCKERFILE)
-    for op, arguments in steps[: max(i for i, (op, _) in enumerate(steps) if op == "FROM")]:
-        if op == "COPY" and not arguments.startswith("--from"):
-            *sources, target = arguments.split()
-            for source in sources:
-                destination = src / target if target not in ("./", ".") else src / Path(source).name
-                if (REPO / source).is_dir():
-                    shutil.copytree(REPO / source, destination, ignore=shutil.ignore_patterns("__pycache__"))
-                else:
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(REPO / source, destination)
-    uv = cache_dir("uv", "0.9.30") / "bin" / "uv"
-    if not uv.exists():
-        pytest.skip(f"{uv} is missing: run make venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "UV_"))}
-    env |= {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never", "UV_NATIVE_TLS": "true"}
-    sync = [str(uv), "sync", "--frozen", "--no-dev", "--no-editable", "--python", sys.executable]
-    synced = subprocess.run(sync, cwd=src, env=env, capture_output=True, text=True, timeout=600)
-    assert synced.returncode == 0, synced.stderr
-
-    def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-
-    assert run(str(venv / "bin" / "kopf"), "run", "--help").returncode == 0
-    imported = run(str(venv / "bin" / "python"), "-c", "import operators.scaler.handlers as h; print(h.__file__)")
-    assert imported.returncode == 0, imported.stderr
-    assert imported.stdout.startswith(str(venv))
-    for dev_only in ("pytest", "hypothesis", "mypy"):
-        assert run(str(venv / "bin" / "python"), "-c", f"import {dev_only}").returncode != 0, f"{dev_only} installed"

@@ -1,0 +1,146 @@
+"""Helpers of the cluster tier: images, Services reached through kube-proxy, pods, and the orderflow CLI.
+
+The machine is the node, so a Service's cluster IP answers from here through kube-proxy's rules (no
+port-forward, which would pin one pod and die with it during a rolling update).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+
+from devstack.cluster.build import KUBERNETES
+from devstack.cluster.node import Node
+from devstack.cluster.platform import Installed
+from devstack.images import app_images
+from orderflow.demo import DEMO_STOCK, SKUS
+
+ORDERFLOW = Path(sys.executable).with_name("orderflow")
+
+
+@dataclass(frozen=True)
+class Images:
+    tag: str
+    refs: tuple[str, ...]
+    build_seconds: float
+
+
+def build_images(node: Node, tag: str) -> Images:
+    started = time.monotonic()
+    refs = app_images.build_all(node.engine, tag, log=print, logs=node.layout.logs)
+    support = app_images.build_all(
+        node.engine, app_images.POSTGRES_TAG, log=print, logs=node.layout.logs, images=(app_images.POSTGRES,)
+    )
+    node.engine.load([*refs, *support])
+    return Images(tag, tuple(refs), time.monotonic() - started)
+
+
+def kubectl_json(node: Node, *args: str) -> Any:
+    return json.loads(node.kubectl(*args, "-o", "json"))
+
+
+def service_url(node: Node, installed: Installed, service: str) -> str:
+    svc = kubectl_json(node, "-n", installed.namespace, "get", "service", f"{installed.release}-{service}")
+    return f"http://{svc['spec']['clusterIP']}:8000"
+
+
+def pods(node: Node, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+    args = ["-n", namespace, "get", "pods", *(["-l", selector] if selector else [])]
+    items: list[dict[str, Any]] = kubectl_json(node, *args)["items"]
+    return items
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def exec_in(node: Node, namespace: str, pod: str, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    kubectl = [str(KUBERNETES.binary("kubectl")), f"--kubeconfig={node.kubeconfig}", "-n", namespace, "exec", pod]
+    return subprocess.run([*kubectl, "--", *argv], capture_output=True, text=True, timeout=60, check=check)
+
+
+def wait_for(check: Any, what: str, timeout: float = 180.0, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
+        time.sleep(interval)
+
+
+def seed_stock(inventory_url: str) -> None:
+    """DEMO_STOCK of every SKU `orderflow load` orders, where inventory does not know it yet (as `orderflow up`)."""
+    with httpx.Client(base_url=inventory_url, timeout=10, trust_env=False) as client:
+        for sku in SKUS:
+            if client.get(f"/stock/{sku}").status_code == 404:
+                client.put(f"/stock/{sku}", json={"available": DEMO_STOCK}).raise_for_status()
+
+
+def orderflow(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ORDERFLOW), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def start_load(orders_url: str, count: int, rate: float, seed: int) -> subprocess.Popen[str]:
+    argv = [str(ORDERFLOW), "load", "--orders", str(count), "--rate", str(rate), "--url", orders_url]
+    argv += ["--concurrency", "8", "--wait-timeout", "180", "--seed", str(seed), "--json"]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_load(load: subprocess.Popen[str], timeout: float = 600) -> dict[str, Any]:
+    out, err = load.communicate(timeout=timeout)
+    assert load.returncode == 0, f"orderflow load failed ({load.returncode}):\n{out}\n{err[-3000:]}"
+    summary: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return summary
+
+
+@dataclass(frozen=True)
+class Verified:
+    orders: int
+    output: str
+
+
+def verify(node: Node, installed: Installed) -> Verified:
+    """`orderflow verify` (every order terminal, net charge = total or 0, reserved = what confirmed orders hold)
+    on the three Services, and stock conserved for the SKUs `orderflow load` orders (helm test's own SKUs
+    start elsewhere, so --initial-stock would not hold for them)."""
+    urls = {s: service_url(node, installed, s) for s in ("orders", "inventory", "payments")}
+    args = ["--orders-url", urls["orders"], "--inventory-url", urls["inventory"], "--payments-url", urls["payments"]]
+    done = orderflow("verify", *args)
+    assert done.returncode == 0, f"orderflow verify failed:\n{done.stdout}{done.stderr}"
+    with httpx.Client(base_url=urls["inventory"], timeout=10, trust_env=False) as client:
+        for sku in SKUS:
+            stock = client.get(f"/stock/{sku}").json()
+            assert stock["available"] + stock["reserved"] == DEMO_STOCK, stock
+    found = re.search(r"^(\d+) orders", done.stdout, re.M)
+    assert found is not None, done.stdout
+    return Verified(int(found.group(1)), done.stdout.strip())
+
+
+def delete_topics(bootstrap_servers: str, prefix: str) -> None:
+    async def run() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            ours = [t for t in await admin.list_topics() if t.startswith(prefix)]
+            if ours:
+                await admin.delete_topics(ours)
+        finally:
+            await admin.close()
+
+    try:
+        asyncio.run(run())
+    except Exception as error:  # the broker may be gone with the node already
+        print(f"topics of {prefix} not deleted: {error!r}")

@@ -1,0 +1,171 @@
+"""Pod-level behaviour of the platform on the real node, with load running: the restricted profile holds in
+the running pods, readiness takes a pod out of its Service, a consumer pod deleted mid-flow is replaced and its
+orders finish, and a rolling update (`helm upgrade` to a new image tag) loses no order and doubles none."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from devstack.cluster.node import Node
+from devstack.cluster.platform import APP_CHART, Installed, helm, helm_upgrade_argv
+from devstack.images import app_images
+from tests.cluster.kube import (
+    Images,
+    exec_in,
+    finish_load,
+    kubectl_json,
+    pods,
+    ready,
+    seed_stock,
+    service_url,
+    start_load,
+    verify,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.cluster]
+
+
+def _pod(node: Node, installed: Installed, component: str) -> str:
+    names = [
+        str(p["metadata"]["name"])
+        for p in pods(node, installed.namespace, f"app.kubernetes.io/component={component}")
+        if p["status"]["phase"] == "Running" and not p["metadata"].get("deletionTimestamp")
+    ]
+    assert len(names) == 1, f"{component}: {names}"
+    return names[0]
+
+
+def _status(node: Node, installed: Installed, pod: str, *argv: str) -> dict[str, str]:
+    """Fields of /proc/1/status of the container's main process, read inside it."""
+    done = exec_in(node, installed.namespace, pod, *argv, check=True)
+    return dict(line.split(":\t", 1) for line in done.stdout.splitlines() if ":\t" in line)
+
+
+@pytest.mark.parametrize(
+    ("component", "uid", "read", "write"),
+    [
+        *(
+            (s, "10001", ["cat", "/proc/1/status"], ["python", "-c", "open('/probe', 'w')"])
+            for s in app_images.SERVICES
+        ),
+        ("postgresql", "999", ["cat", "/proc/1/status"], ["sh", "-c", "echo x > /probe"]),
+    ],
+)
+def test_running_pods_are_non_root_without_capabilities_on_a_read_only_root(
+    node: Node, platform: Installed, component: str, uid: str, read: list[str], write: list[str]
+) -> None:
+    pod = _pod(node, platform, component)
+    status = _status(node, platform, pod, *read)
+    assert status["Uid"].split()[:2] == [uid, uid]
+    assert status["Gid"].split()[0] == uid
+    assert status["CapEff"].strip() == "0000000000000000"
+    assert status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2", "RuntimeDefault seccomp filter"
+    assert exec_in(node, platform.namespace, pod, "id", "-u").stdout.strip() == uid
+    denied = exec_in(node, platform.namespace, pod, *write)
+    assert denied.returncode != 0
+    assert "Read-only file system" in denied.stderr
+
+
+def test_the_operator_pods_are_restricted_too(node: Node, platform: Installed) -> None:
+    operator_pods = [p for p in pods(node, platform.namespace, "app.kubernetes.io/name=orderflow-operator") if ready(p)]
+    assert len(operator_pods) == 2
+    pod = operator_pods[0]["metadata"]["name"]
+    status = _status(node, platform, pod, "cat", "/proc/1/status")
+    assert status["Uid"].split()[0] == "10001"
+    assert status["CapEff"].strip() == "0000000000000000"
+    assert "Read-only file system" in exec_in(node, platform.namespace, pod, "python", "-c", "open('/x','w')").stderr
+
+
+def _ready_endpoints(node: Node, installed: Installed, service: str) -> list[str]:
+    slices = kubectl_json(
+        node,
+        "-n",
+        installed.namespace,
+        "get",
+        "endpointslices",
+        "-l",
+        f"kubernetes.io/service-name={installed.release}-{service}",
+    )
+    return [
+        address
+        for s in slices["items"]
+        for endpoint in s.get("endpoints") or []
+        if (endpoint.get("conditions") or {}).get("ready")
+        for address in endpoint["addresses"]
+    ]
+
+
+def test_readiness_takes_a_pod_out_of_its_service_and_back(node: Node, platform: Installed) -> None:
+    url = service_url(node, platform, "orders")
+    ns, postgres = platform.namespace, f"{platform.release}-postgresql"
+    assert httpx.get(f"{url}/readyz", timeout=5, trust_env=False).status_code == 200
+    node.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=0")
+    try:
+        # The database is gone: /readyz fails, the kubelet marks the pod unready, the Service stops routing to it.
+        wait_for(lambda: not _ready_endpoints(node, platform, "orders"), "orders leaving its Service", timeout=120)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/orders?limit=1", timeout=5, trust_env=False)
+        assert _pod(node, platform, "orders"), "the pod still runs: it is only out of rotation"
+    finally:
+        node.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=1")
+    wait_for(lambda: _ready_endpoints(node, platform, "orders"), "orders back in its Service", timeout=240)
+    wait_for(lambda: len(_ready_endpoints(node, platform, "inventory")) == 1, "inventory back", timeout=240)
+    wait_for(lambda: len(_ready_endpoints(node, platform, "payments")) == 1, "payments back", timeout=240)
+    assert httpx.get(f"{url}/orders?limit=1", timeout=10, trust_env=False).status_code == 200
+
+
+@pytest.mark.parametrize("consumer", ["inventory", "payments"])
+def test_a_consumer_pod_deleted_mid_flow_is_replaced_and_its_orders_finish(
+    node: Node, platform: Installed, consumer: str
+) -> None:
+    seed_stock(service_url(node, platform, "inventory"))
+    before = verify(node, platform).orders
+    victim = _pod(node, platform, consumer)
+    load = start_load(service_url(node, platform, "orders"), count=200, rate=15, seed=11)
+    time.sleep(5)  # orders in flight on every partition
+    node.kubectl("-n", platform.namespace, "delete", "pod", victim, "--wait=false")
+    summary = finish_load(load)
+    assert _pod(node, platform, consumer) != victim, "the Deployment replaced it"
+    assert (summary["accepted"], summary["pending"]) == (200, 0)
+    assert summary["confirmed"] + summary["cancelled"] == 200
+    assert verify(node, platform).orders == before + 200, "no order lost or doubled"
+
+
+def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
+    node: Node, platform: Installed, images: Images, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new_tag = f"{images.tag}-rollout"
+    refs = []
+    for spec in app_images.IMAGES:
+        node.engine.docker("tag", spec.ref(images.tag), spec.ref(new_tag))
+        refs.append(spec.ref(new_tag))
+    node.engine.load(refs)
+    seed_stock(service_url(node, platform, "inventory"))
+    orders_before = verify(node, platform).orders
+    before = {p["metadata"]["name"] for p in pods(node, platform.namespace, "orderflow.io/service")}
+    load = start_load(service_url(node, platform, "orders"), count=600, rate=12, seed=23)
+    time.sleep(5)
+    started = time.monotonic()
+    settings = {**platform.settings, "defaults.image.tag": new_tag}
+    helm(
+        node,
+        *helm_upgrade_argv(platform.release, APP_CHART, platform.namespace, values=platform.values, settings=settings),
+    )
+    upgraded = time.monotonic() - started
+    summary = finish_load(load)
+    after = pods(node, platform.namespace, "orderflow.io/service")
+    assert not before & {p["metadata"]["name"] for p in after}, "every service pod was replaced"
+    assert {c["image"] for p in after for c in p["spec"]["containers"]} == {
+        f"orderflow-{s}:{new_tag}" for s in app_images.SERVICES
+    }
+    checked = verify(node, platform)
+    with capsys.disabled():
+        print(f"\nrolling update in {upgraded:.0f}s during load: {summary}\norderflow verify: {checked.output}")
+    assert (summary["accepted"], summary["pending"]) == (600, 0)
+    assert summary["confirmed"] + summary["cancelled"] == 600
+    assert checked.orders == orders_before + 600, "no order lost or doubled"

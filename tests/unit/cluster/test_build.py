@@ -1,0 +1,93 @@
+"""The Go builds as data: one shared cache layout, the kubernetes module's replaces and stamps, the argv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devstack.cluster import build
+
+KUBERNETES_GO_MOD = """module k8s.io/kubernetes
+
+go 1.26.0
+
+require (
+\tgithub.com/spf13/cobra v1.9.1
+\tk8s.io/api v0.0.0
+\tk8s.io/client-go v0.0.0
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+)
+"""
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ORDERFLOW_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_every_tool_shares_one_module_and_build_cache(cache: Path) -> None:
+    env = build.go_env({"PATH": "/usr/bin", "ETCD_NAME": "kept for go"})
+    assert env["GOMODCACHE"] == str(cache / "go" / "mod")
+    assert env["GOCACHE"] == str(cache / "go" / "build")
+    assert env["GOPATH"] == str(cache / "go" / "path")
+    assert env["CGO_ENABLED"] == "0"
+    assert env["GOTOOLCHAIN"] == "local"
+    assert build.KUBERNETES.bin_dir == cache / "kubernetes-v1.37.2" / "bin"
+    assert build.CRICTL.binary("crictl") == cache / "cri-tools-v1.37.0" / "bin" / "crictl"
+
+
+def test_staging_modules_map_to_their_published_tags() -> None:
+    assert build.staging_replaces(KUBERNETES_GO_MOD, "v1.37.2") == {
+        "k8s.io/api": "v0.37.2",
+        "k8s.io/client-go": "v0.37.2",
+    }
+
+
+def test_the_six_kubernetes_binaries_are_one_build_with_version_stamps() -> None:
+    tool = build.kubernetes_tool(KUBERNETES_GO_MOD, "2026-10-01T00:00:00Z")
+    argv = build.build_argv(tool, Path("/out"))
+    assert argv[:2] == ["build", "-trimpath"]
+    assert argv[argv.index("-o") + 1] == "/out/", "a folder: one binary per package"
+    assert argv[-6:] == [f"k8s.io/kubernetes/cmd/{name}" for name in build.KUBERNETES_COMMANDS]
+    ldflags = argv[argv.index("-ldflags") + 1]
+    assert "-X 'k8s.io/component-base/version.gitVersion=v1.37.2'" in ldflags
+    assert "-X 'k8s.io/client-go/pkg/version.gitMinor=37'" in ldflags
+    module = build.go_mod_text(tool)
+    assert "require k8s.io/kubernetes v1.37.2" in module
+    assert "\tk8s.io/api => k8s.io/api v0.37.2" in module
+
+
+def test_a_single_binary_tool_names_its_output_file() -> None:
+    argv = build.build_argv(build.BUILDX, Path("/out"))
+    assert argv[argv.index("-o") + 1] == "/out/docker-buildx"
+    assert argv[-1] == "github.com/docker/buildx/cmd/buildx"
+    assert "github.com/docker/buildx/version.Version=v0.38.2" in argv[argv.index("-ldflags") + 1]
+
+
+def test_a_binary_counts_only_with_the_stamp_of_its_pin_and_recipe() -> None:
+    tool = build.ETCD
+    assert not build.is_current(tool)
+    tool.bin_dir.mkdir(parents=True)
+    tool.binary("etcd").write_text("")
+    assert not build.is_current(tool), "no stamp: built by something else"
+    (tool.bin_dir / ".stamp").write_text("go.etcd.io/etcd/server/v3@v3.6.0 recipe=1\n")
+    assert not build.is_current(tool)
+    (tool.bin_dir / ".stamp").write_text(tool.stamp + "\n")
+    assert build.is_current(tool)
+
+
+def test_the_node_builds_what_the_control_plane_builds_and_more() -> None:
+    names = [{tool.name for tool in tools} for tools in (build.CONTROL_PLANE_TOOLS, build.NODE_TOOLS, build.ALL_TOOLS)]
+    assert names[0] <= names[1] <= names[2]
+    assert "registry" in names[2] - names[1], "the registry is optional"
+
+
+def test_pause_is_compiled_static_with_its_version() -> None:
+    argv = build.pause_argv(Path("/src/pause.c"), Path("/out/pause"))
+    assert argv[:3] == ["gcc", "-Os", "-static"]
+    assert "-DVERSION=v1.37.2" in argv
