@@ -1,3 +1,9 @@
 """Fixtures every test folder may use: a real Kafka broker, a real PostgreSQL server, a service's database."""
 
+from hypothesis import settings
+
 pytest_plugins = ["tests.support.kafka", "tests.support.postgres", "tests.support.databases"]
+
+# Properties are judged on their results, never on how fast a shared machine computed them.
+settings.register_profile("orderflow", deadline=None)
+settings.load_profile("orderflow")

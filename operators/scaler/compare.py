@@ -1,29 +1,30 @@
-"""Our policy against KEDA's Kafka scaler driving an HPA, over the same simulated traces.
+"""Our policy against KEDA's Kafka scaler driving an HPA (`keda.py`), over the same simulated traces.
 
-KEDA as documented: every 30 s it reads the total lag (capped at partitions x lagThreshold) and activates
-0 -> 1 above activationLagThreshold or, after a 300 s cooldown without lag, scales to 0; between, the HPA
-syncs every 15 s to ceil(lag / lagThreshold) unless within its 10% tolerance, scales up by at most
-max(4 pods, 100%) per sync and down only to the highest recommendation of the last 300 s.
+Every scaler runs on each trace at `runs` phases: the seconds at which its loops fire relative to the trace are
+drawn at random (seeded), since a single phase can flatter either side. Each metric is reported as the median
+over the runs with its minimum and maximum.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import random
+import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from eventkit.lag import PartitionLag, total_lag
+from operators.scaler import keda
 from operators.scaler.evaluate import Memory, evaluate
-from operators.scaler.simulate import Result, World, run, traces
+from operators.scaler.simulate import GroupView, Result, World, run, traces
 from operators.scaler.spec import ScalerSpec
 
 LAG_PER_REPLICA = 100
 MAX_REPLICAS = 20
+METRICS = ("time_to_drain", "peak_lag", "replica_seconds", "scale_events", "rebalances")
 
 
-def our_spec() -> ScalerSpec:
-    """The CRD's defaults; only what the comparison fixes for both sides is set."""
+def our_spec(**overrides: Any) -> ScalerSpec:
+    """The CRD's defaults; only what the comparison fixes for every side is set."""
     return ScalerSpec.model_validate(
         {
             "scaleTargetRef": {"name": "consumer"},
@@ -32,6 +33,7 @@ def our_spec() -> ScalerSpec:
             "lagPerReplica": LAG_PER_REPLICA,
             "minReplicas": 0,
             "maxReplicas": MAX_REPLICAS,
+            **overrides,
         }
     )
 
@@ -39,66 +41,78 @@ def our_spec() -> ScalerSpec:
 @dataclass
 class Ours:
     spec: ScalerSpec = field(default_factory=our_spec)
+    phase: int = 0
     name: str = "ours"
     memory: Memory = field(default_factory=Memory)
 
-    def step(self, t: int, lags: Sequence[PartitionLag], replicas: int) -> int | None:
-        if t % self.spec.poll_interval_seconds:
+    def step(self, t: int, view: GroupView) -> int | None:
+        if (t + self.phase) % self.spec.poll_interval_seconds:
             return None
         tolerance = self.spec.transaction_marker_tolerance
-        result, self.memory = evaluate(self.spec.policy(), tolerance, lags, replicas, self.memory, float(t))
+        result, self.memory = evaluate(
+            self.spec.policy(), tolerance, view.lags, view.replicas, self.memory, float(t), view.members
+        )
         return result.decision.desired
 
 
-@dataclass
-class KedaHpa:
-    name: str = "keda+hpa"
-    threshold: int = LAG_PER_REPLICA
-    activation: int = 0
-    max_replicas: int = MAX_REPLICAS
-    polling: int = 30
-    hpa_sync: int = 15
-    tolerance: float = 0.1
-    cooldown: int = 300
-    down_window: int = 300
-    metric: int | None = None
-    last_active: int = 0
-    recommendations: list[tuple[int, int]] = field(default_factory=list)
-
-    def step(self, t: int, lags: Sequence[PartitionLag], replicas: int) -> int | None:
-        if t % self.polling == 0:
-            lag = total_lag(lags)
-            # KEDA caps the metric, not the replicas, at the partition count (unless allowIdleConsumers).
-            self.metric = min(lag, len(lags) * self.threshold)
-            if lag > self.activation:
-                self.last_active = t
-                if replicas == 0:
-                    return 1
-            elif replicas > 0 and t - self.last_active >= self.cooldown:
-                return 0
-        if replicas == 0 or self.metric is None or t % self.hpa_sync:
-            return None
-        return self._hpa(t, replicas, self.metric)
-
-    def _hpa(self, t: int, replicas: int, metric: int) -> int:
-        ratio = metric / (self.threshold * replicas)
-        wanted = replicas if abs(ratio - 1) <= self.tolerance else math.ceil(metric / self.threshold)
-        wanted = min(max(wanted, 1), self.max_replicas)
-        self.recommendations = [(at, r) for at, r in self.recommendations if t - at < self.down_window]
-        self.recommendations.append((t, wanted))
-        if wanted < replicas:
-            return max(wanted, min(replicas, max(r for _, r in self.recommendations)))
-        return min(wanted, max(replicas + 4, 2 * replicas))
+Contender = Callable[[random.Random], Ours | keda.KedaHpa]
 
 
-def compare(world: World | None = None) -> list[Result]:
+def contenders() -> dict[str, Contender]:
+    return {
+        "ours": lambda rng: Ours(phase=rng.randrange(60)),
+        "keda": lambda rng: keda.KedaHpa(
+            keda.defaults(LAG_PER_REPLICA, MAX_REPLICAS), rng.randrange(60), rng.randrange(60)
+        ),
+        "keda-tuned": lambda rng: keda.KedaHpa(
+            keda.tuned(LAG_PER_REPLICA, MAX_REPLICAS), rng.randrange(60), rng.randrange(60)
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One scaler on one trace: each metric's median, minimum and maximum over the runs."""
+
+    trace: str
+    scaler: str
+    runs: int
+    median: dict[str, float | None]
+    low: dict[str, float | None]
+    high: dict[str, float | None]
+
+
+def summarize(trace: str, scaler: str, results: Sequence[Result]) -> Summary:
+    median: dict[str, float | None] = {}
+    low: dict[str, float | None] = {}
+    high: dict[str, float | None] = {}
+    for metric in METRICS:
+        values = [getattr(r, metric) for r in results]
+        # A run that never drained ranks above every drained one; the median says "never" if most did not.
+        known = sorted(v for v in values if v is not None)
+        if len(known) * 2 <= len(values):
+            median[metric] = None
+        else:
+            ranked = [*known, *[float("inf")] * (len(values) - len(known))]
+            median[metric] = statistics.median(ranked)
+        low[metric] = known[0] if known else None
+        high[metric] = None if len(known) < len(values) else known[-1]
+    return Summary(trace, scaler, len(results), median, low, high)
+
+
+def compare(world: World | None = None, runs: int = 30, seed: int = 20261201) -> list[Summary]:
     world = world or World()
-    return [run(trace, scaler, world) for trace in traces() for scaler in (Ours(), KedaHpa())]
+    summaries = []
+    for trace in traces():
+        for name, make in contenders().items():
+            rng = random.Random(f"{seed}-{trace.name}-{name}")
+            summaries.append(summarize(trace.name, name, [run(trace, make(rng), world) for _ in range(runs)]))
+    return summaries
 
 
-def as_json(results: Sequence[Result], world: World) -> dict[str, Any]:
+def as_json(summaries: Sequence[Summary], world: World) -> dict[str, Any]:
     return {
         "world": asdict(world),
         "traces": {t.name: t.description for t in traces()},
-        "results": [asdict(r) for r in results],
+        "results": [asdict(s) for s in summaries],
     }

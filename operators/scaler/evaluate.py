@@ -1,4 +1,4 @@
-"""One evaluation of a scaler (pure): partition lags and memory in, decision and new memory out.
+"""One evaluation of a scaler (pure): partition lags, group members and memory in, decision and new memory out.
 
 The operator and the `orderflow scaler compare` simulation both call `evaluate`, so the simulation measures
 the policy the operator runs.
@@ -6,20 +6,13 @@ the policy the operator runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from eventkit.lag import PartitionLag, actionable_lag
-from operators.scaler.policy import (
-    Decision,
-    Observation,
-    Policy,
-    Recommendation,
-    decide,
-    estimate_per_replica_rate,
-    seed,
-)
-from operators.scaler.rates import Snapshot, rates
+from eventkit.lag import PartitionLag
+from operators.scaler.capacity import Capacity, Member, member_samples, pooled_sample
+from operators.scaler.policy import Decision, Observation, Policy, Recommendation, active, decide, seed
+from operators.scaler.rates import Partition, Snapshot, rates
 
 
 @dataclass(frozen=True)
@@ -28,8 +21,9 @@ class Memory:
 
     history: tuple[Recommendation, ...] | None = None
     snapshot: Snapshot | None = None
-    actionable: int = 0
-    per_replica_rate: float | None = None
+    lags: Mapping[Partition, int] = field(default_factory=dict)  # actionable lag per partition
+    members: tuple[Member, ...] = ()
+    capacity: Capacity = field(default_factory=Capacity)
     inflow: float | None = None
     replicas: int | None = None  # as last seen or set
     changed_at: float = float("-inf")  # when the replica count last changed
@@ -44,30 +38,65 @@ class Evaluation:
     per_replica_rate: float | None
 
 
+def _actionable(lags: Sequence[PartitionLag], marker_tolerance: int) -> dict[Partition, int]:
+    # A lag within the tolerance is a transaction marker no consumer can read: idle (KEDA #5675).
+    return {(p.topic, p.partition): p.lag if p.lag > marker_tolerance else 0 for p in lags}
+
+
 def evaluate(
-    policy: Policy, marker_tolerance: int, lags: Sequence[PartitionLag], current: int, memory: Memory, now: float
+    policy: Policy,
+    marker_tolerance: int,
+    lags: Sequence[PartitionLag],
+    current: int,
+    memory: Memory,
+    now: float,
+    members: Sequence[Member] | None = None,
 ) -> tuple[Evaluation, Memory]:
+    """`members`: the partitions each member of the group holds (from Kafka's group description); None when
+    unknown, and then consumption is spread evenly over the consuming replicas."""
     snapshot = Snapshot.of(now, lags)
     flow = rates(memory.snapshot, snapshot)
-    actionable = actionable_lag(lags, marker_tolerance)
-    per_replica = memory.per_replica_rate
+    per_partition = _actionable(lags, marker_tolerance)
+    actionable = sum(per_partition.values())
     changed_at = now if memory.replicas is not None and memory.replicas != current else memory.changed_at
-    if flow is not None and memory.snapshot is not None and now - changed_at >= policy.warmup_seconds:
-        consumed = flow.consume * (snapshot.at - memory.snapshot.at)
-        # Replicas work flat out when the backlog never ran dry (more stayed queued, at both ends, than they
-        # consumed over the interval) or when they fell behind the inflow. A group that keeps up shows only
-        # its records in flight, and its consumption then says nothing about its capacity.
-        never_dry = min(actionable, memory.actionable) > consumed
-        behind = actionable > memory.actionable and flow.consume < 0.9 * flow.produce
-        saturated = consumed > 0 and (never_dry or behind)
-        per_replica = estimate_per_replica_rate(per_replica, flow.consume, current, len(lags), saturated)
+    capacity = memory.capacity
+    if flow is not None and now - changed_at >= policy.warmup_seconds:
+        if members is not None:
+            samples = member_samples(members, memory.members, memory.lags, per_partition, flow, now)
+        else:
+            before = sum(memory.lags.values())
+            samples = pooled_sample(before, actionable, flow, current, len(lags), now)
+        capacity = capacity.learn(samples, now)
     inflow = flow.produce if flow else 0.0
-    history = memory.history if memory.history is not None else seed(current, now)
-    observation = Observation(actionable, inflow, per_replica, len(lags), current, memory.inflow if flow else None)
+    load = tuple((per_partition[tp], flow.produced.get(tp, 0.0) if flow else 0.0) for tp in sorted(per_partition))
+    observation = Observation(
+        lag=actionable,
+        inflow=inflow,
+        per_replica_rate=capacity.per_replica(),
+        partitions=len(lags),
+        current=current,
+        previous_inflow=memory.inflow if flow else None,
+        partition_load=load,
+        never_committed=bool(lags) and all(p.source != "committed" for p in lags),
+    )
+    # A scaler seen for the first time (or by a new leader) waits a full window before scaling an active group
+    # down; an inactive one (no lag, no inflow) may go to zero at once, as KEDA's does.
+    if memory.history is not None:
+        history = memory.history
+    else:
+        history = seed(current, now) if active(policy, observation) else ()
     decision = decide(policy, observation, history, now)
-    evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, per_replica)
+    evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, capacity.per_replica())
     if decision.desired != current:
         changed_at = now
-    return evaluation, Memory(
-        decision.history, snapshot, actionable, per_replica, inflow if flow else None, decision.desired, changed_at
+    remembered = Memory(
+        history=decision.history,
+        snapshot=snapshot,
+        lags=per_partition,
+        members=tuple(members or ()),
+        capacity=capacity,
+        inflow=inflow if flow else None,
+        replicas=decision.desired,
+        changed_at=changed_at,
     )
+    return evaluation, remembered

@@ -1,17 +1,21 @@
 """The scaling policy (pure): how many replicas a consumer group needs, then how fast to get there.
 
-    desired = clamp(max(ceil(lag / lagPerReplica), ceil((inflow + lag / drainSeconds) / perReplicaRate)),
-                    minReplicas, min(maxReplicas, partitions))
+    by lag:  ceil(lag / lagPerReplica), at most one replica per partition that has lag
+    by rate: the fewest replicas whose busiest member can take its partitions' inflow + lag / drainSeconds,
+             at perReplicaRate each (learned from the group's commits, see capacity.py)
+    desired = fewest replicas with as few partitions per member as max(by lag, by rate) gives,
+              clamped to minReplicas .. min(maxReplicas, partitions)
 
 The rate term is what KEDA lacks: a group whose inflow exceeds what its replicas consume gets more of them
-before the lag piles up. Integer arithmetic for the lag term and a cap applied last make P+1 replicas
-impossible (KEDA's cap lets them through), and there is no ratio tolerance to stall the last replica
-below the cap (KEDA #2908).
+before the lag piles up. Sizing by the busiest member handles what KEDA cannot: a hot partition (#3997), which
+more replicas never drain faster, and counts that do not divide the partitions (#2581, #7517): 7 consumers on
+12 partitions drain no faster than 6, since someone still holds 2 partitions, so 6 it is. Integer arithmetic
+and a cap applied last make P+1 replicas impossible, and there is no ratio tolerance to stall the last
+replica below the cap (KEDA #2908).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 # Float noise must not turn an exact 2.0 into 3 replicas.
@@ -49,6 +53,10 @@ class Observation:
     partitions: int
     current: int
     previous_inflow: float | None = None  # at the poll before: a rising inflow vetoes scaling down
+    # Per partition: (actionable lag, inflow records/s); empty when unknown (then the totals are spread evenly).
+    partition_load: tuple[tuple[int, float], ...] = ()
+    # No partition has a commit: a new group, whose `latest` lag is 0 however many records arrive.
+    never_committed: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,42 @@ def clamp(replicas: int, policy: Policy, partitions: int) -> int:
 
 
 def active(policy: Policy, obs: Observation) -> bool:
-    """Activation decides 0 <-> 1: a stopped group wakes only above activationLag; a running one stays while
-    records keep arriving."""
-    return obs.lag > policy.activation_lag or (obs.current > 0 and obs.inflow > 0)
+    """Activation decides 0 <-> 1: a stopped group wakes above activationLag, or when records arrive for a group
+    that never committed (with `latest` its lag stays 0 until a consumer commits, which it never would at 0
+    replicas: KEDA answers lag 1 for this); a running one stays while records keep arriving."""
+    if obs.lag > policy.activation_lag:
+        return True
+    return obs.inflow > 0 and (obs.current > 0 or obs.never_committed)
+
+
+def efficient(replicas: int, partitions: int) -> int:
+    """The fewest replicas that leave no member more partitions than `replicas` would: 7 on 12 partitions
+    leave someone 2, and so do 6, which cost less and rebalance the same."""
+    if replicas <= 0 or partitions <= 0:
+        return max(replicas, 0)
+    if replicas >= partitions:
+        return partitions
+    per_member = -(-partitions // replicas)
+    return -(-partitions // per_member)
+
+
+def _busiest(needs: list[float], replicas: int, partitions: int) -> float:
+    """The load of the busiest member when `replicas` share the partitions: in the worst assignment it holds
+    the ceil(P / n) partitions with the largest needs."""
+    return sum(needs[: -(-partitions // replicas)])
+
+
+def by_rate(obs: Observation, drain_seconds: float, rate: float) -> int:
+    """The fewest replicas whose busiest member keeps up (needs of a replica's capacity summed <= 1); where no
+    count can (a partition alone needs more than one replica), the fewest within a quarter of the best."""
+    partitions = obs.partitions
+    load = obs.partition_load or tuple((obs.lag // partitions, obs.inflow / partitions) for _ in range(partitions))
+    needs = sorted(((inflow + lag / drain_seconds) / rate for lag, inflow in load), reverse=True)
+    best = needs[0] if needs else 0.0
+    target = 1.0 if best <= 1.0 else best * 1.25
+    return next(
+        (n for n in range(1, partitions + 1) if _busiest(needs, n, partitions) <= target + _EPSILON), partitions
+    )
 
 
 def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
@@ -86,18 +127,24 @@ def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
     if not active(policy, obs):
         replicas = clamp(0, policy, obs.partitions)
         return replicas, "Inactive", f"lag {obs.lag} <= activationLag {policy.activation_lag} and no inflow"
-    by_lag = -(-obs.lag // policy.lag_per_replica)
-    by_rate = 0
-    if obs.per_replica_rate:
-        needed = (obs.inflow + obs.lag / policy.drain_seconds) / obs.per_replica_rate
-        by_rate = math.ceil(needed - _EPSILON)
-    wanted = max(1, by_lag, by_rate)
-    replicas = clamp(wanted, policy, obs.partitions)
-    reason = "Inflow" if by_rate > by_lag else "Lag"
-    message = f"lag {obs.lag} -> {by_lag}, inflow {obs.inflow:.1f}/s -> {by_rate}"
-    if replicas < wanted:
-        reason = "CappedAtPartitions" if replicas == obs.partitions else "CappedAtMax"
-        message += f", capped at {replicas}"
+    lagging = sum(1 for lag, _ in obs.partition_load if lag > 0) if obs.partition_load else obs.partitions
+    raw_lag = -(-obs.lag // policy.lag_per_replica)
+    # More replicas than partitions with lag drain no faster (a hot partition has one consumer at a time).
+    lag_term = min(raw_lag, max(lagging, 1))
+    rate_term = by_rate(obs, policy.drain_seconds, obs.per_replica_rate) if obs.per_replica_rate else 0
+    wanted = max(1, lag_term, rate_term)
+    replicas = max(policy.min_replicas, efficient(clamp(wanted, policy, obs.partitions), obs.partitions))
+    reason = "Inflow" if rate_term > lag_term else "Lag"
+    message = f"lag {obs.lag} -> {raw_lag}, inflow {obs.inflow:.1f}/s -> {rate_term}"
+    if max(1, raw_lag, rate_term) > upper_bound(policy, obs.partitions):
+        reason = "CappedAtPartitions" if obs.partitions <= policy.max_replicas else "CappedAtMax"
+    elif lag_term < raw_lag and wanted == lag_term:
+        reason = "LaggingPartitions"
+        message += f", only {lagging} partitions have lag"
+    elif replicas < wanted:
+        reason = "EvenPartitions"
+    if replicas != max(1, raw_lag, rate_term):
+        message += f": {replicas}"
     return replicas, reason, message
 
 
@@ -139,18 +186,3 @@ def decide(policy: Policy, obs: Observation, history: tuple[Recommendation, ...]
     if bounded != target:
         reason, message = "OutOfBounds", message + f"; bounds move it to {bounded}"
     return Decision(bounded, recommended, reason, message, history)
-
-
-def estimate_per_replica_rate(
-    previous: float | None, consume_rate: float, replicas: int, partitions: int, saturated: bool
-) -> float | None:
-    """Exponentially weighted records/s per consuming replica.
-
-    Only a saturated group (a backlog before and after the interval) shows what replicas can do; an idle one
-    consumes just the inflow. Replicas beyond the partition count consume nothing and are not counted.
-    """
-    consumers = min(replicas, partitions)
-    if not saturated or consumers == 0 or consume_rate <= 0:
-        return previous
-    sample = consume_rate / consumers
-    return sample if previous is None else previous + 0.5 * (sample - previous)

@@ -1,8 +1,15 @@
 """A one-second-step simulation of a consumer group under an autoscaler (pure, deterministic).
 
-The world: `partitions` partitions, replicas that each consume `capacity` records/s once started (new ones
-need `startup_seconds`), at most one consumer per partition, and a consumer-group rebalance pause after every
-change of membership. Stuck partitions end with a transaction marker: visible lag 1 that nobody can consume.
+The world, as close to Kafka as a model gets cheaply:
+- `partitions` partitions, each with its own log; records arrive spread evenly over them, or a share of them on
+  partition 0 (a hot key);
+- a pod consumes once it started (`startup_seconds`) and joined; the group assigns partitions round-robin to
+  the joined members (aiokafka's default assignor), so with 7 members on 12 partitions five hold two;
+- each member consumes at most `capacity` records/s from its own partitions, and commits what it consumed;
+- every change of membership (a pod joining when it is ready, a pod leaving) pauses the whole group for
+  `rebalance_seconds`: the pause is charged when pods join, not when the scaler decides;
+- a new group starts where its reset policy says: `latest` skips what arrived before its first member;
+- stuck partitions end with a transaction marker: visible lag 1 that nobody can consume.
 """
 
 from __future__ import annotations
@@ -12,7 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from eventkit.lag import PartitionLag
+from eventkit.lag import PartitionLag, PartitionOffsets, ResetPolicy, partition_lag
+
+TOPIC = "sim"
+Partition = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -32,13 +42,25 @@ class Trace:
     inflow: Callable[[int], float]  # records/s during second t
     load_ends: int  # the second from which inflow stays at its final level: "time to drain" counts from here
     stuck_partitions: int = 0
+    hot_share: float = 0.0  # share of the inflow on partition 0
+    new_group: bool = False  # no commits yet, reset policy latest, starting at zero replicas
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """What an autoscaler can read from Kafka and Kubernetes at one second."""
+
+    lags: list[PartitionLag]
+    replicas: int  # of the Deployment, started or not
+    members: tuple[frozenset[Partition], ...]  # what each joined member holds
 
 
 class Autoscaler(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
-    def step(self, t: int, lags: Sequence[PartitionLag], replicas: int) -> int | None:
-        """Called every second with what Kafka shows; the replica count to set, or None to leave it."""
+    def step(self, t: int, view: GroupView) -> int | None:
+        """Called every second; the replica count to set, or None to leave it."""
         ...
 
 
@@ -50,51 +72,116 @@ class Result:
     peak_lag: int
     replica_seconds: int
     scale_events: int
+    rebalances: int
 
 
-def partition_lags(backlog: int, log_end: int, partitions: int, stuck: int) -> list[PartitionLag]:
-    """The backlog spread evenly over the partitions, plus a marker on each stuck one."""
-    lags = []
-    for p in range(partitions):
-        lag = backlog // partitions + (1 if p < backlog % partitions else 0) + (1 if p < stuck else 0)
-        end = log_end // partitions + (1 if p < log_end % partitions else 0) + (1 if p < stuck else 0)
-        lags.append(PartitionLag("sim", p, lag, end, end - lag, "committed"))
-    return lags
+def round_robin(members: int, partitions: int) -> list[frozenset[Partition]]:
+    return [frozenset((TOPIC, p) for p in range(m, partitions, members)) for m in range(members)]
+
+
+@dataclass
+class _Group:
+    world: World
+    trace: Trace
+    ends: list[int]
+    positions: list[int | None]  # where the group reads next; None before a new group's first member joined
+    committed: list[int | None]  # what Kafka shows: None until the group consumed (and committed) a record
+    carry: list[float]
+
+    @classmethod
+    def start(cls, world: World, trace: Trace) -> _Group:
+        # A stuck partition's marker sits at its end from the start.
+        markers = [1 if p < trace.stuck_partitions else 0 for p in range(world.partitions)]
+        start: list[int | None] = [None if trace.new_group else 0] * world.partitions
+        return cls(world, trace, markers, list(start), list(start), [0.0] * world.partitions)
+
+    def arrive(self, rate: float) -> None:
+        shares = self._shares()
+        for p, share in enumerate(shares):
+            self.carry[p] += rate * share
+            whole = math.floor(self.carry[p] + 1e-9)
+            self.carry[p] -= whole
+            self.ends[p] += whole
+
+    def _shares(self) -> list[float]:
+        count = self.world.partitions
+        hot = self.trace.hot_share
+        rest = (1.0 - hot) / count
+        return [rest + (hot if p == 0 else 0.0) for p in range(count)]
+
+    def readable_end(self, p: int) -> int:
+        return self.ends[p] - (1 if p < self.trace.stuck_partitions else 0)
+
+    def backlog(self) -> int:
+        return sum(max(0, self.readable_end(p) - (pos or 0)) for p, pos in enumerate(self.positions) if pos is not None)
+
+    def view(self, replicas: int, members: Sequence[frozenset[Partition]]) -> GroupView:
+        reset: ResetPolicy = "latest" if self.trace.new_group else "earliest"
+        lags = [
+            partition_lag(PartitionOffsets(TOPIC, p, 0, self.ends[p], self.committed[p]), reset)
+            for p in range(self.world.partitions)
+        ]
+        return GroupView(lags, replicas, tuple(members))
+
+    def join(self) -> None:
+        """The first members of a group without commits start where `latest` puts them: at the end."""
+        for p, position in enumerate(self.positions):
+            if position is None:
+                self.positions[p] = self.readable_end(p)
+
+    def consume(self, members: Sequence[frozenset[Partition]]) -> None:
+        for member in members:
+            owned = sorted(p for _, p in member)
+            budget = math.floor(self.world.capacity)
+            # Water-filling: the member shares its capacity among its partitions that have records.
+            while budget > 0:
+                waiting = [p for p in owned if self.readable_end(p) > (self.positions[p] or 0)]
+                if not waiting:
+                    break
+                share = max(1, budget // len(waiting))
+                for p in waiting:
+                    take = min(share, budget, self.readable_end(p) - (self.positions[p] or 0))
+                    self.positions[p] = (self.positions[p] or 0) + take
+                    self.committed[p] = self.positions[p]  # each batch is committed once applied
+                    budget -= take
 
 
 def run(trace: Trace, scaler: Autoscaler, world: World) -> Result:
-    backlog = log_end = replica_seconds = events = peak = 0
-    carry = 0.0
-    ready_at = [0] * world.initial_replicas  # second at which each replica starts consuming
-    paused_until = 0
+    group = _Group.start(world, trace)
+    initial = 0 if trace.new_group else world.initial_replicas
+    ready_at = [0] * initial  # the second at which each pod has started
+    joined: list[frozenset[Partition]] = []
+    paused_until = replica_seconds = events = rebalances = peak = 0
     drained_at: int | None = None
     for t in range(trace.seconds):
-        carry += trace.inflow(t)
-        arrivals = math.floor(carry)
-        carry -= arrivals
-        log_end += arrivals
+        group.arrive(trace.inflow(t))
         # The scaler sees this second's records before they are consumed and committed: a group that keeps
         # up still shows the records in flight, as committed offsets do between commits.
-        lags = partition_lags(backlog + arrivals, log_end, world.partitions, trace.stuck_partitions)
-        wanted = scaler.step(t, lags, len(ready_at))
+        wanted = scaler.step(t, group.view(len(ready_at), joined))
         if wanted is not None and wanted != len(ready_at):
             events += 1
             # Scale-down removes the youngest pods first, as a ReplicaSet prefers not-yet-ready ones.
             ready_at = sorted(ready_at)[:wanted] + [t + world.startup_seconds] * max(0, wanted - len(ready_at))
+        started = sum(1 for at in ready_at if at <= t)
+        if started != len(joined):
+            rebalances += 1
             paused_until = t + world.rebalance_seconds
-        consumers = min(sum(1 for r in ready_at if r <= t), world.partitions) if t >= paused_until else 0
-        consumed = min(backlog + arrivals, math.floor(consumers * world.capacity))
-        backlog += arrivals - consumed
+            joined = round_robin(started, world.partitions) if started else []
+            if joined:
+                group.join()
+        if t >= paused_until:
+            group.consume(joined)
+        backlog = group.backlog()
         peak = max(peak, backlog)
         if drained_at is None and t >= trace.load_ends and backlog == 0:
             drained_at = t
         replica_seconds += len(ready_at)
     drain = None if drained_at is None else drained_at - trace.load_ends
-    return Result(trace.name, scaler.name, drain, peak, replica_seconds, events)
+    return Result(trace.name, scaler.name, drain, peak, replica_seconds, events, rebalances)
 
 
 def traces() -> list[Trace]:
-    """Half an hour each: a burst, a ramp, a sine, and an idle group with one stuck partition."""
+    """Half an hour each: a burst, a ramp, a sine, a hot partition, a new group, an idle group with a marker."""
     return [
         Trace(
             "burst",
@@ -118,7 +205,23 @@ def traces() -> list[Trace]:
             load_ends=1500,
         ),
         Trace(
-            "idle-stuck",
+            "hot-partition",
+            "300/s for 10 min, 70 % of it on partition 0 (one key), then nothing",
+            1800,
+            lambda t: 300.0 if t < 600 else 0.0,
+            load_ends=600,
+            hot_share=0.7,
+        ),
+        Trace(
+            "new-group",
+            "a group that never committed, at 0 replicas, reset latest: 200/s from t=30 for 10 min",
+            1800,
+            lambda t: 200.0 if 30 <= t < 630 else 0.0,
+            load_ends=630,
+            new_group=True,
+        ),
+        Trace(
+            "idle-markers",
             "no records; one partition ends with a transaction marker",
             1800,
             lambda t: 0.0,

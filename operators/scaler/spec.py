@@ -56,8 +56,9 @@ class ScalerSpec(_Model):
     # Seconds after a scale before consumption counts towards the per-replica rate: pods start and join.
     replica_warmup_seconds: int = Field(30, ge=0, le=3600)
     transaction_marker_tolerance: int = Field(1, ge=0, le=10)
-    scale_up: Direction = Direction(stabilization_seconds=0, max_step=6)
-    scale_down: Direction = Direction(stabilization_seconds=300, max_step=2)
+    # Each step is a rebalance of the whole group: few large steps beat many small ones.
+    scale_up: Direction = Direction(stabilization_seconds=0, max_step=100)
+    scale_down: Direction = Direction(stabilization_seconds=120, max_step=100)
     offset_reset_policy: Literal["earliest", "latest"] = "latest"
     paused: bool = False
 

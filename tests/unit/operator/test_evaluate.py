@@ -1,4 +1,4 @@
-"""One evaluation: rates between polls, the per-replica estimate and its warm-up after a scale."""
+"""One evaluation: rates between polls, the per-replica estimate from members' commits, its warm-up."""
 
 from __future__ import annotations
 
@@ -16,43 +16,48 @@ POLICY = Policy(
     scale_down=Behavior(300, 1),
     warmup_seconds=30,
 )
+TWO = [frozenset({("t", 0), ("t", 1)}), frozenset({("t", 2), ("t", 3)})]
 
 
 def lags(log_end: int, position: int, partitions: int = 4) -> list[PartitionLag]:
-    return [
-        PartitionLag(
-            "t", p, (log_end - position) // partitions, log_end // partitions, position // partitions, "committed"
-        )
-        for p in range(partitions)
-    ]
+    share, at = log_end // partitions, position // partitions
+    return [PartitionLag("t", p, share - at, share, at, "committed") for p in range(partitions)]
 
 
 def test_first_poll_has_no_rates_and_seeds_the_window_with_the_current_count() -> None:
-    result, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0)
+    result, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0, members=TWO)
     assert (result.produce_rate, result.consume_rate, result.per_replica_rate) == (0.0, 0.0, None)
     assert memory.history is not None
     assert memory.history[0].replicas == 2
 
 
-def test_a_saturated_group_teaches_the_per_replica_rate() -> None:
-    _, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0)
-    result, memory = evaluate(POLICY, 1, lags(12_000, 1_000), 2, memory, now=10.0)
-    assert (result.produce_rate, result.consume_rate) == (200.0, 100.0)
-    assert result.per_replica_rate == 50.0  # 100 records/s over 2 replicas
-    assert result.decision.desired == 2  # maxReplicas
+def test_members_with_a_backlog_teach_the_per_replica_rate() -> None:
+    _, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0, members=TWO)
+    result, memory = evaluate(POLICY, 1, lags(12_000, 1_000), 2, memory, now=40.0, members=TWO)
+    assert (result.produce_rate, result.consume_rate) == (50.0, 25.0)
+    assert result.per_replica_rate == 12.5  # each member moved its partitions' commits by 500 in 40 s
 
 
 def test_no_rate_is_learnt_while_new_replicas_warm_up() -> None:
-    _, memory = evaluate(POLICY, 1, lags(10_000, 0), 1, Memory(), now=0.0)  # scales 1 -> 2 at t=0
+    _, memory = evaluate(POLICY, 1, lags(10_000, 0), 1, Memory(), now=0.0, members=TWO[:1])  # scales 1 -> 2
     assert memory.replicas == 2
-    result, memory = evaluate(POLICY, 1, lags(12_000, 500), 2, memory, now=10.0)
+    result, memory = evaluate(POLICY, 1, lags(12_000, 500), 2, memory, now=10.0, members=TWO)
     assert result.per_replica_rate is None
-    result, _ = evaluate(POLICY, 1, lags(14_000, 1_500), 2, memory, now=40.0)
-    assert result.per_replica_rate == 50.0 / 3 * 2 / 2  # 1000 records in 30 s over 2 replicas
+    result, _ = evaluate(POLICY, 1, lags(14_000, 1_500), 2, memory, now=40.0, members=TWO)
+    assert result.per_replica_rate == 500 / 30  # the members kept their partitions from t=10 to t=40
 
 
 def test_a_group_that_keeps_up_teaches_nothing() -> None:
-    _, memory = evaluate(POLICY, 1, lags(10_000, 9_960), 2, Memory(), now=0.0)
-    result, _ = evaluate(POLICY, 1, lags(10_400, 10_360), 2, memory, now=10.0)
-    assert result.consume_rate == 40.0
+    # 100 records/s arrive and 40 wait between commits: less than a second of inflow, records in flight.
+    _, memory = evaluate(POLICY, 1, lags(100_000, 99_960), 2, Memory(), now=0.0, members=TWO)
+    result, _ = evaluate(POLICY, 1, lags(104_000, 103_960), 2, memory, now=40.0, members=TWO)
+    assert result.consume_rate == 100.0
     assert result.per_replica_rate is None
+
+
+def test_an_inactive_group_seen_first_may_go_to_zero_at_once() -> None:
+    policy = Policy(100, 0, 0, 4, 60, Behavior(0, 4), Behavior(300, 4))
+    idle = lags(1000, 1000)
+    _, memory = evaluate(policy, 1, idle, 2, Memory(), now=0.0)
+    result, _ = evaluate(policy, 1, idle, 2, memory, now=10.0)
+    assert result.decision.desired == 0

@@ -1,4 +1,4 @@
-"""Properties of the scaling policy: bounds, no P+1, activation, windows and steps."""
+"""Properties of the scaling policy: bounds, no P+1, activation, windows, steps, even partitions, hot keys."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from operators.scaler.policy import (
     Observation,
     Policy,
     Recommendation,
+    by_rate,
     decide,
-    estimate_per_replica_rate,
+    efficient,
     recommend,
     seed,
     upper_bound,
@@ -72,7 +73,9 @@ def test_active_lag_alone_asks_for_exactly_ceil_lag_over_lag_per_replica(policy:
     assume(obs.lag > policy.activation_lag)
     replicas, _, _ = recommend(policy, obs)
     wanted = max(1, math.ceil(obs.lag / policy.lag_per_replica))
-    assert replicas == min(max(wanted, policy.min_replicas), upper_bound(policy, obs.partitions))
+    bounded = min(max(wanted, policy.min_replicas), upper_bound(policy, obs.partitions))
+    # The fewest replicas leaving each member as many partitions as `bounded` would.
+    assert replicas == max(policy.min_replicas, efficient(bounded, obs.partitions))
 
 
 @given(policies(), observations, st.integers(0, 1_000_000))
@@ -149,17 +152,48 @@ def test_no_scale_down_while_a_recent_recommendation_wanted_the_current_count(
     assert decide(policy, obs, history, now).desired >= current
 
 
-@given(st.none() | st.floats(0.1, 1e4), st.floats(0, 1e5), st.integers(0, 80), st.integers(1, 64))
-def test_rate_estimate_changes_only_while_saturated(
-    previous: float | None, consume: float, replicas: int, partitions: int
-) -> None:
-    assert estimate_per_replica_rate(previous, consume, replicas, partitions, saturated=False) == previous
-    estimate = estimate_per_replica_rate(previous, consume, replicas, partitions, saturated=True)
-    if consume > 0 and replicas > 0:
-        # Replicas beyond the partitions consume nothing, so they do not dilute the estimate.
-        sample = consume / min(replicas, partitions)
-        assert estimate is not None
-        assert min(sample, previous or sample) - 1e-6 <= estimate <= max(sample, previous or sample) + 1e-6
+@given(st.integers(1, 200), st.integers(1, 200))
+def test_even_partitions_never_load_a_member_more_and_cost_no_more(replicas: int, partitions: int) -> None:
+    chosen = efficient(replicas, partitions)
+    asked = min(replicas, partitions)
+    per_member = -(-partitions // asked)
+    assert chosen <= asked
+    assert -(-partitions // chosen) == per_member
+    # The fewest such: one replica less would leave someone more partitions.
+    assert chosen == 1 or -(-partitions // (chosen - 1)) > per_member
+
+
+def test_seven_replicas_on_twelve_partitions_are_six() -> None:
+    assert efficient(7, 12) == 6
+    assert efficient(5, 12) == 4
+    assert efficient(12, 12) == 12
+
+
+def test_a_hot_partition_gets_no_replicas_that_cannot_help_it() -> None:
+    # 300/s, 70 % on partition 0 (210/s) with replicas of 100/s: no count keeps up with partition 0, and 12
+    # replicas would drain it no faster than 2 (one holding it and 5 cold ones, one the other 6 cold ones).
+    hot = tuple([(0, 210.0)] + [(0, 90.0 / 11)] * 11)
+    obs = Observation(0, 300.0, 100.0, 12, 1, partition_load=hot)
+    assert by_rate(obs, 60.0, 100.0) == 2
+    # Spread evenly, the same 300/s needs 3 replicas (4 partitions of 25/s each).
+    even = Observation(0, 300.0, 100.0, 12, 1)
+    assert by_rate(even, 60.0, 100.0) == 3
+
+
+def test_lag_on_one_partition_asks_for_one_replica_not_lag_over_lag_per_replica() -> None:
+    policy = Policy(100, 0, 0, 20, 60.0, Behavior(0, 100), Behavior(120, 100))
+    load = tuple([(30_000, 50.0)] + [(0, 1.0)] * 11)
+    replicas, _, _ = recommend(policy, Observation(30_000, 61.0, None, 12, 1, partition_load=load))
+    assert replicas == 1
+
+
+def test_a_group_that_never_committed_wakes_when_records_arrive() -> None:
+    policy = Policy(100, 0, 0, 20, 60.0, Behavior(0, 100), Behavior(120, 100))
+    # `latest` and no commits: lag 0, however many records arrive; without a consumer it never commits.
+    asleep = Observation(0, 50.0, None, 12, 0, never_committed=True)
+    assert recommend(policy, asleep)[0] == 1
+    assert recommend(policy, Observation(0, 0.0, None, 12, 0, never_committed=True))[0] == 0
+    assert recommend(policy, Observation(0, 50.0, None, 12, 0))[0] == 0  # committed before: lag decides
 
 
 @given(policies(), observations, histories, st.floats(0.0, 1e5, allow_nan=False))
