@@ -11,6 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 
 from eventkit.lag import PartitionOffsets
@@ -55,6 +56,22 @@ class OffsetReader:
         await asyncio.sleep(0)
         await self._consumer.stop()
         await self._admin.close()
+
+    async def members(self, group: str) -> list[frozenset[tuple[str, int]]]:
+        """The partitions each member of `group` holds now (empty: no member, or no consumer protocol)."""
+        [response] = await self._admin.describe_consumer_groups([group])
+        assigned: list[frozenset[tuple[str, int]]] = []
+        for _error, _group, _state, protocol_type, _protocol, members in response.groups:
+            if protocol_type != "consumer":
+                continue
+            for member in members:
+                raw = member[4]
+                if not raw:
+                    assigned.append(frozenset())
+                    continue
+                decoded = ConsumerProtocolMemberAssignment.decode(raw)
+                assigned.append(frozenset((topic, p) for topic, partitions in decoded.assignment for p in partitions))
+        return assigned
 
     async def committed_topics(self, group: str) -> list[str]:
         """The topics `group` has committed offsets in: what an empty `topics` means."""

@@ -89,5 +89,7 @@ async def tick(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) ->
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, optional=True)
-def deleted(namespace: str | None, name: str, **_: Any) -> None:
+async def deleted(namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> None:
     metrics.forget(namespace or "", name)
+    deps: Deps = memo.deps
+    await deps.pool.release((namespace or "", name))

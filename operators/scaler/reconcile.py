@@ -10,10 +10,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from aiokafka.errors import KafkaError
+
 from eventkit.lag import PartitionLag, group_lag
-from eventkit.offsets import LagReadError, read_offsets
+from eventkit.offsets import LagReadError, OffsetReader, read_offsets
 from operators.scaler import metrics
 from operators.scaler.builders import Condition, conditions, event, partitions_status, target_label, timestamp
+from operators.scaler.capacity import Member
 from operators.scaler.clients import ClientPool
 from operators.scaler.config import OperatorConfig
 from operators.scaler.connection import KafkaConnection, StrimziError, from_strimzi
@@ -132,12 +135,13 @@ async def _poll_valid(p: _Poll, spec: ScalerSpec, state: ScalerState, now: float
     p.status["currentReplicas"] = current
     try:
         connection = await resolve_connection(kube, p.namespace, spec)
-        reader = await p.deps.pool.get(connection)
+        reader = await p.deps.pool.get(connection, owner=(p.namespace, p.name))
         topics, offsets = await read_offsets(
             reader, spec.consumer_group, spec.topics, p.deps.config.kafka_timeout_seconds
         )
     except (LagReadError, StrimziError) as error:
         return await _degraded(p, spec, state, now, current, str(error))
+    members = await _members(reader, spec.consumer_group, topics)
     state.failures = 0
     if not topics:
         message = f"group {spec.consumer_group} has no commits and spec.topics is empty: nothing to measure"
@@ -148,7 +152,17 @@ async def _poll_valid(p: _Poll, spec: ScalerSpec, state: ScalerState, now: float
             reason="NoTopics",
             message=message,
         )
-    return await _decide_and_scale(p, spec, state, now, current, group_lag(offsets, spec.offset_reset_policy))
+    lags = group_lag(offsets, spec.offset_reset_policy)
+    return await _decide_and_scale(p, spec, state, now, current, lags, members)
+
+
+async def _members(reader: OffsetReader, group: str, topics: list[str]) -> list[Member] | None:
+    """What each member holds of the measured topics; None when Kafka will not say (the estimate then pools)."""
+    try:
+        described = await reader.members(group)
+    except KafkaError:
+        return None
+    return [frozenset(tp for tp in member if tp[0] in topics) for member in described]
 
 
 async def _degraded(p: _Poll, spec: ScalerSpec, state: ScalerState, now: float, current: int, error: str) -> Status:
@@ -171,9 +185,16 @@ async def _degraded(p: _Poll, spec: ScalerSpec, state: ScalerState, now: float, 
 
 
 async def _decide_and_scale(
-    p: _Poll, spec: ScalerSpec, state: ScalerState, now: float, current: int, lags: list[PartitionLag]
+    p: _Poll,
+    spec: ScalerSpec,
+    state: ScalerState,
+    now: float,
+    current: int,
+    lags: list[PartitionLag],
+    members: list[Member] | None,
 ) -> Status:
-    result, state.memory = evaluate(spec.policy(), spec.transaction_marker_tolerance, lags, current, state.memory, now)
+    tolerance = spec.transaction_marker_tolerance
+    result, state.memory = evaluate(spec.policy(), tolerance, lags, current, state.memory, now, members)
     decision = result.decision
     metrics.observe(p.namespace, p.name, lags, result.produce_rate, result.consume_rate)
     metrics.decided(p.namespace, p.name, decision.reason, current, decision.desired)

@@ -56,12 +56,15 @@ class FakeReader:
             raise LagReadError("Kafka did not answer within 3s")
         return [o for o in self.offsets_now if o.topic in topics]
 
+    async def members(self, group: str) -> list[frozenset[tuple[str, int]]]:
+        return [frozenset((o.topic, o.partition) for o in self.offsets_now)]
+
 
 @dataclass
 class FakePool:
     reader: FakeReader
 
-    async def get(self, connection: KafkaConnection) -> FakeReader:
+    async def get(self, connection: KafkaConnection, owner: object = None) -> FakeReader:
         return self.reader
 
 
@@ -157,3 +160,32 @@ async def test_a_lapsed_lease_stops_the_scale_call() -> None:
     with pytest.raises(LeadershipLost):
         await poll(body(), state, deps(kube, FakeReader(backlog(250)), FakeLeader(is_leader=False)), 0.0, WALL)
     assert kube.scaled == []
+
+
+class CountingReader:
+    """An OffsetReader stand-in that only records whether it is open."""
+
+    def __init__(self, options: object, timeout: float) -> None:
+        self.open = False
+
+    async def start(self) -> None:
+        self.open = True
+
+    async def close(self) -> None:
+        self.open = False
+
+
+async def test_rotated_credentials_close_the_old_client_once_no_scaler_uses_it() -> None:
+    pool = ClientPool(factory=CountingReader)  # type: ignore[arg-type]
+    old, new = KafkaConnection("k:9092", password="old"), KafkaConnection("k:9092", password="new")
+    first = cast(CountingReader, await pool.get(old, owner=("ns", "a")))
+    await pool.get(old, owner=("ns", "b"))
+    await pool.get(new, owner=("ns", "a"))  # a's KafkaUser password rotated
+    assert first.open, "b still uses the old credentials"
+    await pool.get(new, owner=("ns", "b"))
+    assert not first.open
+    assert len(pool) == 1
+    await pool.release(("ns", "a"))
+    assert len(pool) == 1  # b still uses it
+    await pool.release(("ns", "b"))
+    assert len(pool) == 0
