@@ -27,7 +27,13 @@ AGAINST_TUNED_KEDA = {
         "scale_events": ">",
         "rebalances": ">",
     },
-    "new-group": {"time_to_drain": "=", "peak_lag": ">", "replica_seconds": "<", "scale_events": "<", "rebalances": "<"},
+    "new-group": {
+        "time_to_drain": "=",
+        "peak_lag": ">",
+        "replica_seconds": "<",
+        "scale_events": "<",
+        "rebalances": "<",
+    },
     "idle-markers": {
         "time_to_drain": "=",
         "peak_lag": "=",
