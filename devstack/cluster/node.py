@@ -462,7 +462,12 @@ def _write_configs(node: Node) -> None:
         mirror.mkdir(parents=True, exist_ok=True)
         files[mirror / "hosts.toml"] = cfg.registry_hosts_toml()
     for path, text in files.items():
-        path.write_text(text)
+        # Only when it changed, and by rename: kube-proxy exits as soon as it sees its config file change
+        # ("content of the proxy server's configuration file was updated"), even mid-write to the same text.
+        if not path.exists() or path.read_text() != text:
+            partial = path.with_name(f".{path.name}.partial")
+            partial.write_text(text)
+            partial.replace(path)
     plugin = layout.docker_config / "cli-plugins" / "docker-buildx"
     if not plugin.is_symlink():
         plugin.unlink(missing_ok=True)

@@ -49,6 +49,11 @@ class Installed:
     values: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def fullname(self) -> str:
+        """The chart's prefix of every object name (orderflow.fullname): the release, plus the chart's name."""
+        return self.release if "orderflow" in self.release else f"{self.release}-orderflow"
+
 
 def namespace_manifest(name: str) -> dict[str, Any]:
     """k8s/namespace.yaml with another name: Pod Security admission enforces "restricted" on every pod."""

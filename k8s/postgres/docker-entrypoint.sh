@@ -8,9 +8,11 @@ if [ "${1:-postgres}" != postgres ]; then exec "$@"; fi
 user=${POSTGRES_USER:-postgres}
 db=${POSTGRES_DB:-$user}
 socket=/var/run/postgresql
+# On every start, as the official image does: a volume's fsGroup ownership change (the kubelet's default on
+# each mount) leaves the directory group-writable, and postgres refuses a data directory that is not 0700/0750.
+mkdir -p "$PGDATA"
+chmod 700 "$PGDATA"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  mkdir -p "$PGDATA"
-  chmod 700 "$PGDATA"
   pwfile=$(mktemp)
   printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
   initdb -D "$PGDATA" -U "$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \

@@ -50,7 +50,7 @@ def kubectl_json(node: Node, *args: str) -> Any:
 
 
 def service_url(node: Node, installed: Installed, service: str) -> str:
-    svc = kubectl_json(node, "-n", installed.namespace, "get", "service", f"{installed.release}-{service}")
+    svc = kubectl_json(node, "-n", installed.namespace, "get", "service", f"{installed.fullname}-{service}")
     return f"http://{svc['spec']['clusterIP']}:8000"
 
 

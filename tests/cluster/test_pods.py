@@ -89,7 +89,7 @@ def _ready_endpoints(node: Node, installed: Installed, service: str) -> list[str
         "get",
         "endpointslices",
         "-l",
-        f"kubernetes.io/service-name={installed.release}-{service}",
+        f"kubernetes.io/service-name={installed.fullname}-{service}",
     )
     return [
         address
@@ -100,16 +100,24 @@ def _ready_endpoints(node: Node, installed: Installed, service: str) -> list[str
     ]
 
 
+def _refused(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=5, trust_env=False)
+    except httpx.TransportError:
+        return True
+    return False
+
+
 def test_readiness_takes_a_pod_out_of_its_service_and_back(node: Node, platform: Installed) -> None:
     url = service_url(node, platform, "orders")
-    ns, postgres = platform.namespace, f"{platform.release}-postgresql"
+    ns, postgres = platform.namespace, f"{platform.fullname}-postgresql"
     assert httpx.get(f"{url}/readyz", timeout=5, trust_env=False).status_code == 200
     node.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=0")
     try:
         # The database is gone: /readyz fails, the kubelet marks the pod unready, the Service stops routing to it.
         wait_for(lambda: not _ready_endpoints(node, platform, "orders"), "orders leaving its Service", timeout=120)
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"{url}/orders?limit=1", timeout=5, trust_env=False)
+        # kube-proxy then rejects connections to the Service (no ready endpoint), within its sync period.
+        wait_for(lambda: _refused(f"{url}/orders?limit=1"), "the Service refusing connections", timeout=60)
         assert _pod(node, platform, "orders"), "the pod still runs: it is only out of rotation"
     finally:
         node.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=1")
