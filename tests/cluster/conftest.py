@@ -27,7 +27,7 @@ from devstack.cluster.node import Node, running_node, start
 from devstack.cluster.platform import Installed, InstallError, install, uninstall
 from devstack.images.base import rootfs_tar
 from devstack.images.engine import ImageError
-from tests.cluster.kube import Images, build_images, delete_topics
+from tests.cluster.kube import Images, build_images, delete_topics, wait_reachable
 from tests.support.infrastructure import unavailable
 
 _FAILURES = (ToolMissing, BuildError, ClusterError, NotRoot, ImageError, InstallError, OSError)
@@ -89,6 +89,7 @@ def platform(node: Node, images: Images) -> Iterator[Installed]:
         node.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
         raise AssertionError(f"installing the platform failed: {error}") from error
     try:
+        wait_reachable(node, installed)
         yield installed
     finally:
         uninstall(node, installed)

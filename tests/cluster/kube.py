@@ -54,6 +54,21 @@ def service_url(node: Node, installed: Installed, service: str) -> str:
     return f"http://{svc['spec']['clusterIP']}:8000"
 
 
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5, trust_env=False).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_reachable(node: Node, installed: Installed) -> None:
+    """Until every Service answers through kube-proxy: `helm --wait` saw the pods Ready, and kube-proxy
+    programs a new Service's rules a moment later."""
+    for service in ("orders", "inventory", "payments"):
+        url = service_url(node, installed, service)
+        wait_for(lambda url=url: answers(url), f"{url} (the {service} Service) answering", timeout=60, interval=0.5)
+
+
 def pods(node: Node, namespace: str, selector: str = "") -> list[dict[str, Any]]:
     args = ["-n", namespace, "get", "pods", *(["-l", selector] if selector else [])]
     items: list[dict[str, Any]] = kubectl_json(node, *args)["items"]

@@ -103,6 +103,12 @@ spec:
       env:
         {{- include "orderflow.service.env" . | nindent 8 }}
       {{- include "orderflow.service.probes" . | nindent 6 }}
+      {{- if $svc.preStopSeconds }}
+      lifecycle:
+        preStop:
+          exec:
+            command: ["python", "-c", "import time; time.sleep({{ $svc.preStopSeconds }})"]
+      {{- end }}
       resources:
         {{- toYaml (eq .role "relay" | ternary $svc.relay.resources $svc.resources) | nindent 8 }}
       securityContext:
