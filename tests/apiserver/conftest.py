@@ -14,15 +14,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from devstack.cache import ToolMissing
-from devstack.cluster.build import BuildError, ensure_binaries
+from devstack.cluster.build import CONTROL_PLANE_TOOLS, BuildError, ensure_binaries, is_current
 from devstack.cluster.controlplane import ClusterError, ControlPlane, start
 from devstack.cluster.crds import CrdError
 from tests.apiserver.helm import Helm
 from tests.support.infrastructure import unavailable
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # From empty caches the first test that needs the API builds the kubernetes binaries, etcd and helm (~15
+    # minutes on 2 cores); warm, every test keeps its own timeout.
+    here = Path(__file__).parent
+    if any(here in item.path.parents for item in items) and not all(map(is_current, CONTROL_PLANE_TOOLS)):
+        for item in items:
+            if here in item.path.parents:
+                item.add_marker(pytest.mark.timeout(3600), append=False)
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if any(here in item.path.parents for item in items) and _cold():
         for item in items:
             if here in item.path.parents:
-                item.add_marker(pytest.mark.timeout(COLD_TIMEOUT))
+                item.add_marker(pytest.mark.timeout(COLD_TIMEOUT), append=False)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.cache import ToolMissing
 from devstack.cluster import host
 from devstack.cluster import nodeconfig as cfg
 from devstack.cluster.controlplane import ClusterError
@@ -21,15 +22,13 @@ def node(tmp_path: Path) -> Node:
 
 
 def test_not_root_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(host.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
     with pytest.raises(host.NotRoot, match=r"^orderflow k8s up --node must run as root .*; try sudo$"):
         host.require_root("orderflow k8s up --node")
 
 
 def test_missing_packages_name_the_install_script() -> None:
-    with pytest.raises(
-        host.ToolMissing, match=r"missing Debian packages: docker\.io\. Fix: sudo scripts/install-node.sh"
-    ):
+    with pytest.raises(ToolMissing, match=r"missing Debian packages: docker\.io\. Fix: sudo scripts/install-node.sh"):
         host.require_programs({"/nonexistent/dockerd": "docker.io", "sh": "dash"})
 
 
