@@ -580,3 +580,7 @@ def _bring_up(node: Node, pause: Path, log: Log, started: float) -> None:
     recycle_volumes(node)
     node.kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=120s")
     log(f"CoreDNS ready, {time.monotonic() - started:.1f}s after start (Kubernetes {KUBERNETES_VERSION})")
+    broker = node.broker()
+    if broker.state() is not None and broker.running() is None:  # `install` started one: the pods need it back
+        state = broker.start()
+        log(f"Kafka back on {state.bootstrap_servers}, {time.monotonic() - started:.1f}s after start")
