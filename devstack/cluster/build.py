@@ -317,6 +317,7 @@ def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print
 
 # -- the pause binary (C) -------------------------------------------------------------------------------------
 
+
 def pause_binary() -> Path:
     return cache_dir("pause", KUBERNETES_VERSION) / "bin" / "pause"
 
