@@ -304,6 +304,7 @@ class Node:
 
     def stop(self, log: Log = print) -> bool:
         """Stop every daemon in reverse order, pods first, then take back what they changed on the machine."""
+        host.require_root("orderflow k8s down")
         stopped = self.broker().stop()
         order = stop_order(list(self.components))
 
