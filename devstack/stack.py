@@ -59,6 +59,7 @@ class LocalStack:
     database: LocalPostgres | None = None
     bootstrap: str = ""
     trace_file: Path | None = None
+    namespace: str = ""  # ORDERFLOW_KAFKA_NAMESPACE of every topic and group, when sharing a broker
     children: list[ServiceProcess] = field(default_factory=list)
 
     @property
@@ -74,7 +75,10 @@ class LocalStack:
             self.bootstrap = self.broker.start().bootstrap_servers
         else:
             self.bootstrap = external
+        # Without a namespace of its own the stack keeps ORDERFLOW_KAFKA_NAMESPACE, which KafkaSettings reads.
         kafka = KafkaSettings(bootstrap_servers=self.bootstrap)
+        if self.namespace:
+            kafka = KafkaSettings(bootstrap_servers=self.bootstrap, namespace=self.namespace)
         topics = topic_plan(kafka, partitions, retry_levels=ConsumerOptions().retry_levels)
         asyncio.run(create_topics(kafka, topics))
         console.print(f"Kafka ready at [bold]{self.bootstrap}[/]; {len(topics)} topics with {partitions} partitions")
@@ -91,12 +95,22 @@ class LocalStack:
             upgrade(find(service).migrations(), url)
         console.print(f"Migrated {', '.join(urls)}")
 
+    def service_env(self, url: str) -> dict[str, str]:
+        """What every service process of this stack is given: the broker, the namespace, its database."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ORDERFLOW_DATABASE_URL": url}
+        if self.namespace:
+            env["ORDERFLOW_KAFKA_NAMESPACE"] = self.namespace
+        if self.trace_file is not None:
+            env[TRACE_FILE_ENV] = str(self.trace_file)
+        return env
+
+    def service(self, name: str, port: int, env: dict[str, str], log_name: str = "") -> ServiceProcess:
+        """The process of one service (a subclass may add options, as the bench adds --workers)."""
+        return ServiceProcess(name, port, self.logs / f"{log_name or name}.log", env)
+
     def start_services(self, ports: dict[str, int], urls: dict[str, str], timeout: float) -> None:
         for service, port in ports.items():
-            env = {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "ORDERFLOW_DATABASE_URL": urls[service]}
-            if self.trace_file is not None:
-                env[TRACE_FILE_ENV] = str(self.trace_file)
-            child = ServiceProcess(service, port, self.logs / f"{service}.log", env)
+            child = self.service(service, port, self.service_env(urls[service]))
             self.children.append(child)
             child.start()
         console.print("Services starting; waiting for /readyz ...")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -31,6 +32,24 @@ def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The INSERT of the session's database, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def all_rows_matched(session: AsyncSession, result: Any, expected: int) -> bool:
+    """Whether an executemany UPDATE matched `expected` rows, where the driver can tell (sqlite3 sums them).
+
+    asyncpg reports no total for an executemany; callers there hold the rows' locks (SELECT ... FOR UPDATE in
+    the same transaction), so the rows they update cannot have moved, and this answers True.
+    """
+    if session.get_bind().dialect.supports_sane_multi_rowcount or expected <= 1:
+        return bool(result.rowcount == expected)
+    return True
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

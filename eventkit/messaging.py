@@ -104,21 +104,25 @@ class UnitOfWork:
     tables: MessagingTables
     service: ServiceTopology
     trace_headers: Callable[[], Headers] = _no_headers
+    # Trace context per event id of the events a batch handles (their process spans'), for `publish(cause=)`.
+    causes: dict[str, Headers] = field(default_factory=dict)
     published: list[CloudEvent] = field(default_factory=list)
     _rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def publish(self, event: CloudEvent, *, extra_headers: Headers = ()) -> None:
+    def publish(self, event: CloudEvent, *, extra_headers: Headers = (), cause: CloudEvent | None = None) -> None:
         """Stage `event` for the outbox; it is written by `flush`, inside the caller's transaction.
 
         The trace context goes with it, so the relay's send span continues the trace of the request or event
-        that caused this one; a trace context among `extra_headers` takes precedence.
+        that caused this one: `cause`'s, when a batch handler names the event it answers, else the current
+        one; a trace context among `extra_headers` takes precedence.
         """
         event_type = type(event.data)
         if event_type not in self.service.publishes:
             raise NotThePublisher(f"{self.service.name} does not publish {event_type.TYPE} (see eventkit.topology)")
         self.published.append(event)
         given = {name for name, _ in extra_headers}
-        tracing = [(name, value) for name, value in self.trace_headers() if name not in given]
+        context = self.causes[cause.id] if cause is not None and cause.id in self.causes else self.trace_headers()
+        tracing = [(name, value) for name, value in context if name not in given]
         record = to_record(event, extra_headers=[*extra_headers, *tracing])
         self._rows.append(outbox_row(topic_of(event_type), record))
 

@@ -9,28 +9,24 @@ The order mix, so that both compensation paths of the saga run:
 - `--large-share` of them (default 2 %) ask for 900,000 units of one SKU at 0.01 EUR, more than the demo stock
   of 100,000 and within the payment limit: cancelled with `out_of_stock`, and payments refunds the capture.
 
-Latency is measured per order from sending its POST to observing its terminal state through
-`GET /orders/{id}?wait=`. Placing (`--concurrency` workers) and waiting (`--waiters` long polls) run at the
-same time, each worker on its own keep-alive HTTP/1.1 connection, so long polls never hold up placing.
+Latency is measured per order from sending its POST (with `--rate`, from the moment it was due) to observing
+its terminal state through `GET /orders/{id}?wait=`. Placing (`--concurrency` connections) and waiting
+(`--waiters` long polls) run at the same time, each on its own keep-alive HTTP/1.1 connection, so long polls
+never hold up placing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib.util
 import itertools
 import json
 import random
-import ssl
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -38,6 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orderflow.demo import LARGE_QUANTITY, PRICES, SKUS
+from orderflow.loadclient import Connection, HttpError
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
 
 LONG_POLL_SECONDS = 10.0
@@ -57,6 +54,7 @@ class LoadOptions:
     decline_share: float = 0.02
     large_share: float = 0.02
     seed: int | None = None
+    wait: bool = True  # False: place only, never ask for outcomes (measures ingest alone)
 
 
 def order_body(rng: random.Random, decline_share: float, large_share: float) -> dict[str, Any]:
@@ -79,7 +77,13 @@ Tick = Callable[[str], None]
 
 
 class LoadRun:
-    """Placement workers feed accepted orders to waiters; both report to `tick` ("placed" / "terminal")."""
+    """Placement feeds accepted orders to waiters; both report to `tick` ("placed" / "terminal").
+
+    With a rate, arrivals are open-loop: order i is due at `i / rate` seconds whatever the server does, and
+    its latency counts from that moment, so a server that falls behind shows its queue in the figures instead
+    of slowing the generator down (a closed loop would hide it). Without a rate, `concurrency` workers place
+    as fast as the server answers (a closed loop: the saturation throughput).
+    """
 
     def __init__(self, options: LoadOptions, tick: Tick) -> None:
         self.options = options
@@ -87,29 +91,31 @@ class LoadRun:
         self.rng = random.Random(options.seed)
         self.rejected: Counter[str] = Counter()
         self.outcomes: list[Outcome] = []
+        self.post_latencies: list[float] = []
         self.accepted: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
         self.deadline = float("inf")  # set when placement ends: by then every outcome must be known
 
     async def run(self) -> LoadSummary:
         options = self.options
-        # One single-connection keep-alive client per worker: httpx scans its whole pool on every request,
-        # so one shared pool of hundreds of connections costs more CPU than the requests themselves.
-        tls = ssl.create_default_context()  # never used over http://, but built once instead of per client
-        async with contextlib.AsyncExitStack() as stack:
-            placing = [await stack.enter_async_context(self._client(tls, 30.0)) for _ in range(options.concurrency)]
-            waiting = [
-                await stack.enter_async_context(self._client(tls, LONG_POLL_SECONDS + 30.0))
-                for _ in range(options.waiters)
-            ]
-            started = time.perf_counter()
-            waiters = [asyncio.create_task(self._waiter(client)) for client in waiting]
-            indexes = itertools.count()
-            await asyncio.gather(*(self._placer(client, indexes, started) for client in placing))
+        # One keep-alive connection per worker and per waiter: long polls never hold up placing.
+        placing = [Connection(options.url) for _ in range(options.concurrency)]
+        waiting = [Connection(options.url) for _ in range(options.waiters if options.wait else 0)]
+        try:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            waiters = [asyncio.create_task(self._waiter(connection)) for connection in waiting]
+            if options.rate > 0:
+                await self._open_loop(placing, started)
+            else:
+                indexes = itertools.count()
+                await asyncio.gather(*(self._placer(connection, indexes) for connection in placing))
             placed = time.perf_counter()
             self.deadline = placed + options.wait_timeout
             for _ in waiters:
                 self.accepted.put_nowait(None)
             await asyncio.gather(*waiters)
+        finally:
+            for connection in placing + waiting:
+                connection.close()
         finished = time.perf_counter()
         return summarize(
             requested=options.orders,
@@ -117,78 +123,97 @@ class LoadRun:
             rejected={str(key): count for key, count in self.rejected.items()},
             placement_seconds=placed - started,
             total_seconds=finished - started,
+            post_latencies=self.post_latencies,
+            waited=options.wait,
+            client_cpu_seconds=time.process_time() - cpu_started,
         )
 
-    def _client(self, tls: ssl.SSLContext, timeout: float) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        return httpx.AsyncClient(base_url=self.options.url, limits=limits, timeout=timeout, verify=tls)
+    async def _placer(self, connection: Connection, indexes: itertools.count[int]) -> None:
+        while next(indexes) < self.options.orders:
+            await self._place(connection, time.perf_counter())
 
-    async def _placer(self, client: httpx.AsyncClient, indexes: itertools.count[int], started: float) -> None:
-        options = self.options
-        while (index := next(indexes)) < options.orders:
-            if options.rate > 0:
-                delay = started + index / options.rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            body = order_body(self.rng, options.decline_share, options.large_share)
-            sent = time.perf_counter()
+    async def _open_loop(self, connections: list[Connection], started: float) -> None:
+        """Each order at its due time on a free connection; when none is free it queues, and that counts."""
+        free: asyncio.Queue[Connection] = asyncio.Queue()
+        for connection in connections:
+            free.put_nowait(connection)
+
+        async def arrival(due: float) -> None:
+            connection = await free.get()
             try:
-                response = await client.post("/orders", json=body)
-            except httpx.HTTPError as error:
-                self.rejected[f"error:{type(error).__name__}"] += 1
-            else:
-                if response.status_code == 202:
-                    self.accepted.put_nowait((response.json()["order_id"], sent))
-                else:
-                    self.rejected[str(response.status_code)] += 1
-            self.tick("placed")
+                await self._place(connection, due)
+            finally:
+                free.put_nowait(connection)
 
-    async def _waiter(self, client: httpx.AsyncClient) -> None:
+        arrivals = []
+        for index in range(self.options.orders):
+            due = started + index / self.options.rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            arrivals.append(asyncio.create_task(arrival(due)))
+        await asyncio.gather(*arrivals)
+
+    async def _place(self, connection: Connection, due: float) -> None:
+        """POST one order; `due` is when it was meant to be sent, where its latency starts."""
+        options = self.options
+        body = order_body(self.rng, options.decline_share, options.large_share)
+        sent = time.perf_counter()
+        try:
+            answer = await connection.request("POST", "/orders", body)
+        except HttpError as error:
+            self.rejected[f"error:{type(error).__name__}"] += 1
+        else:
+            if answer.status == 202:
+                self.post_latencies.append(time.perf_counter() - sent)
+                if options.wait:
+                    self.accepted.put_nowait((answer.json()["order_id"], due))
+                else:
+                    self.outcomes.append(Outcome("PENDING"))
+            else:
+                self.rejected[str(answer.status)] += 1
+        self.tick("placed")
+
+    async def _waiter(self, connection: Connection) -> None:
         while (item := await self.accepted.get()) is not None:
-            order_id, sent = item
-            self.outcomes.append(await self._outcome(client, order_id, sent))
+            order_id, due = item
+            self.outcomes.append(await self._outcome(connection, order_id, due))
             self.tick("terminal")
 
-    async def _outcome(self, client: httpx.AsyncClient, order_id: str, sent: float) -> Outcome:
+    async def _outcome(self, connection: Connection, order_id: str, due: float) -> Outcome:
         while True:
             remaining = self.deadline - time.perf_counter()
             if remaining <= 0:
                 return Outcome("PENDING")
             wait = max(min(LONG_POLL_SECONDS, remaining), 0.1)
             try:
-                response = await client.get(f"/orders/{order_id}", params={"wait": f"{wait:.1f}"})
-            except httpx.HTTPError:
+                answer = await connection.request("GET", f"/orders/{order_id}?wait={wait:.1f}", timeout=wait + 30)
+            except HttpError:
                 await asyncio.sleep(min(0.5, max(remaining, 0)))
                 continue
-            if response.status_code != 200:
+            if answer.status != 200:
                 await asyncio.sleep(min(0.5, max(remaining, 0)))
                 continue
-            order = response.json()
+            order = answer.json()
             if order["status"] in TERMINAL:
-                return Outcome(order["status"], time.perf_counter() - sent, order.get("cancel_reason"))
+                return Outcome(order["status"], time.perf_counter() - due, order.get("cancel_reason"))
 
 
 async def _reachable(url: str) -> str | None:
     """None when the orders service answers /readyz with 200; else what is wrong."""
+    connection = Connection(url)
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
-            response = await client.get("/readyz")
-    except httpx.HTTPError as error:
-        return f"nothing answers at {url} ({type(error).__name__}); start the stack with `make run`"
-    if response.status_code != 200:
-        return f"{url}/readyz answered {response.status_code}: {response.text[:200]}"
+        answer = await connection.request("GET", "/readyz", timeout=5.0)
+    except HttpError as error:
+        return f"nothing answers at {url} ({error}); start the stack with `make run`"
+    finally:
+        connection.close()
+    if answer.status != 200:
+        return f"{url}/readyz answered {answer.status}: {answer.body[:200].decode(errors='replace')}"
     return None
 
 
-def _skip_sniffio_lookups() -> None:
-    """httpcore imports sniffio on every request when it is missing, a full search of sys.path each time; an
-    entry of None in sys.modules makes that failing import instant. Only the load generator pays for it."""
-    if importlib.util.find_spec("sniffio") is None:
-        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-
 def _progress_run(options: LoadOptions) -> LoadSummary:
-    _skip_sniffio_lookups()
     columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=progress_console, transient=False) as progress:
         tasks = {
@@ -196,9 +221,19 @@ def _progress_run(options: LoadOptions) -> LoadSummary:
             "terminal": progress.add_task("terminal", total=options.orders),
         }
         run = LoadRun(options, lambda kind: progress.advance(tasks[kind]))
-        summary = asyncio.run(run.run())
-        progress.update(tasks["terminal"], total=summary.accepted)
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            summary = runner.run(run.run())
+        progress.update(tasks["terminal"], total=summary.accepted if options.wait else 0)
     return summary
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where installed (as the services run): the generator's own overhead is part of what is measured."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def render(summary: LoadSummary) -> Table:
@@ -219,6 +254,8 @@ def render(summary: LoadSummary) -> Table:
     table.add_row("placement / total time", f"{summary.placement_seconds:.2f} s / {summary.total_seconds:.2f} s")
     for key, value in summary.latency_ms.items():
         table.add_row(f"latency {key}", "-" if value is None else f"{value:,.1f} ms")
+    for key, value in summary.post_latency_ms.items():
+        table.add_row(f"POST latency {key}", "-" if value is None else f"{value:,.1f} ms")
     return table
 
 
@@ -238,11 +275,15 @@ def load(
         float, typer.Option(min=0, max=1, help="Share of orders larger than the demo stock (out of stock)")
     ] = 0.02,
     seed: Annotated[int | None, typer.Option(help="Random seed of the order mix")] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Only place orders, never wait for outcomes (ingest alone)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
 ) -> None:
     """Place orders against a running stack, wait for every outcome and print throughput and latency.
 
-    Exits 1 when no order was accepted or some stayed PENDING past --wait-timeout.
+    With --rate the arrivals are open-loop (latency counts from each order's due time). Exits 1 when no order
+    was accepted or, unless --no-wait, some stayed PENDING past --wait-timeout.
     """
     options = LoadOptions(
         orders=orders,
@@ -254,6 +295,7 @@ def load(
         decline_share=decline_share,
         large_share=large_share,
         seed=seed,
+        wait=not no_wait,
     )
     problem = asyncio.run(_reachable(options.url))
     if problem is not None:
@@ -264,5 +306,5 @@ def load(
         print(json.dumps(summary.as_dict()))
     else:
         console.print(render(summary))
-    if summary.accepted == 0 or summary.pending > 0:
+    if summary.accepted == 0 or (options.wait and summary.pending > 0):
         raise typer.Exit(1)

@@ -47,6 +47,9 @@ class LoadSummary:
     placement_seconds: float
     total_seconds: float
     latency_ms: Mapping[str, float | None] = field(default_factory=dict)
+    post_latency_ms: Mapping[str, float | None] = field(default_factory=dict)  # POST sent to 202 received
+    waited: bool = True  # False: a placement-only run, whose outcomes were never asked for
+    client_cpu_seconds: float = 0.0  # what the load generator itself spent, so a bench can count it apart
 
     @property
     def rejected_total(self) -> int:
@@ -84,8 +87,15 @@ class LoadSummary:
             "total_seconds": round(self.total_seconds, 3),
             "orders_per_second": round(self.orders_per_second, 1),
             "end_to_end_per_second": round(self.end_to_end_per_second, 1),
-            "latency_ms": {key: None if value is None else round(value, 1) for key, value in self.latency_ms.items()},
+            "latency_ms": _rounded(self.latency_ms),
+            "post_latency_ms": _rounded(self.post_latency_ms),
+            "waited": self.waited,
+            "client_cpu_seconds": round(self.client_cpu_seconds, 3),
         }
+
+
+def _rounded(latencies: Mapping[str, float | None]) -> dict[str, float | None]:
+    return {key: None if value is None else round(value, 1) for key, value in latencies.items()}
 
 
 def summarize(
@@ -95,6 +105,9 @@ def summarize(
     rejected: Mapping[str, int],
     placement_seconds: float,
     total_seconds: float,
+    post_latencies: Sequence[float] = (),
+    waited: bool = True,
+    client_cpu_seconds: float = 0.0,
 ) -> LoadSummary:
     """Fold the outcomes of accepted orders and the rejected placements into one summary."""
     statuses: Counter[str] = Counter()
@@ -108,8 +121,7 @@ def summarize(
             latencies.append(outcome.latency)
     accepted = sum(statuses.values())
     pending = accepted - statuses["CONFIRMED"] - statuses["CANCELLED"]
-    latency_ms = {f"p{pct}": _ms(percentile(latencies, pct)) for pct in PERCENTILES}
-    latency_ms["max"] = _ms(max(latencies, default=None))
+    latency_ms = latency_summary(latencies)
     return LoadSummary(
         requested=requested,
         accepted=accepted,
@@ -120,7 +132,17 @@ def summarize(
         placement_seconds=placement_seconds,
         total_seconds=total_seconds,
         latency_ms=latency_ms,
+        post_latency_ms=latency_summary(post_latencies),
+        waited=waited,
+        client_cpu_seconds=client_cpu_seconds,
     )
+
+
+def latency_summary(latencies: Sequence[float]) -> dict[str, float | None]:
+    """p50, p95, p99 and max in milliseconds of latencies given in seconds (None for each when there are none)."""
+    summary = {f"p{pct}": _ms(percentile(latencies, pct)) for pct in PERCENTILES}
+    summary["max"] = _ms(max(latencies, default=None))
+    return summary
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -1,4 +1,4 @@
-"""Fetches the official Apache Kafka broker jars with Maven into the orderflow cache, once."""
+"""Fetches the official Apache Kafka jars (the broker; kafka-tools for the bench) with Maven, once."""
 
 from __future__ import annotations
 
@@ -43,23 +43,33 @@ def kafka_home(version: str = KAFKA_VERSION) -> Path:
 
 
 def ensure_kafka_jars(version: str = KAFKA_VERSION) -> Path:
-    """The folder of broker jars, resolving them with `mvn` on first use.
+    """The folder of broker jars, resolving them with `mvn` on first use."""
+    return _resolved("pom.xml", kafka_home(version), f"the Apache Kafka {version} jars", version)
+
+
+def ensure_kafka_tools_jars(version: str = KAFKA_VERSION) -> Path:
+    """The folder of the `kafka-tools` jars (ProducerPerformance and friends), resolved like the broker's."""
+    what = f"Apache Kafka's kafka-tools {version} (for `orderflow bench`)"
+    return _resolved("tools-pom.xml", cache_dir("kafka-tools", version), what, version)
+
+
+def _resolved(pom_name: str, home: Path, what: str, version: str) -> Path:
+    """`home/libs`, filled by `mvn dependency:copy-dependencies` from the packaged `pom_name` on first use.
 
     Jars land in a temporary folder that is renamed into place, so an interrupted download never leaves a
     half-filled cache that later runs would trust.
     """
-    home = kafka_home(version)
     libs = home / "libs"
     if (home / _COMPLETE).exists():
         return libs
     mvn = require_tool(
         "mvn",
-        f"once, to download the Apache Kafka {version} jars into {home}",
+        f"once, to download {what} into {home}",
         "install Maven, e.g. `sudo apt-get install -y maven`, or point KAFKA_BOOTSTRAP_SERVERS at an existing cluster",
     )
     home.mkdir(parents=True, exist_ok=True)
     pom = home / "pom.xml"
-    pom.write_bytes(resources.files("devstack.kafka").joinpath("pom.xml").read_bytes())
+    pom.write_bytes(resources.files("devstack.kafka").joinpath(pom_name).read_bytes())
     staging = Path(tempfile.mkdtemp(prefix="libs-", dir=home))
     result = subprocess.run(
         [
@@ -80,7 +90,7 @@ def ensure_kafka_jars(version: str = KAFKA_VERSION) -> Path:
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise RuntimeError(f"mvn could not resolve Apache Kafka {version}:\n{tail}")
+        raise RuntimeError(f"mvn could not resolve {what}:\n{tail}")
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
     (home / _COMPLETE).write_text(version + "\n")

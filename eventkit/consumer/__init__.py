@@ -10,6 +10,6 @@
 
 from eventkit.consumer.loop import EventConsumer
 from eventkit.consumer.options import ConsumerOptions
-from eventkit.consumer.records import Handler
+from eventkit.consumer.records import BatchHandler, EventFailed, Handler
 
-__all__ = ["ConsumerOptions", "EventConsumer", "Handler"]
+__all__ = ["BatchHandler", "ConsumerOptions", "EventConsumer", "EventFailed", "Handler"]

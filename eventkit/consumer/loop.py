@@ -20,7 +20,7 @@ from eventkit.consumer.batch import BatchTransaction
 from eventkit.consumer.deadletter import route_failures
 from eventkit.consumer.membership import Clock, Liveness, Membership
 from eventkit.consumer.options import ConsumerOptions
-from eventkit.consumer.records import Failure, Handler, Record, Work
+from eventkit.consumer.records import BatchHandler, Failure, Handler, Record, Work
 from eventkit.consumer.scheduling import hold_until_due, seconds_until_due
 from eventkit.envelope import CloudEvent, from_record
 from eventkit.errors import EventError
@@ -55,6 +55,7 @@ class EventConsumer:
         *,
         service: ServiceTopology,
         handlers: Mapping[type[EventData], Handler],
+        batch_handler: BatchHandler | None = None,
         sessions: async_sessionmaker[AsyncSession],
         tables: MessagingTables,
         sender: Sender,
@@ -72,7 +73,12 @@ class EventConsumer:
         self._options = options or ConsumerOptions()
         self._on_commit = on_commit
         self._batch = BatchTransaction(
-            group=self.group_id, service=service, sessions=sessions, tables=tables, trace_headers=context_headers
+            group=self.group_id,
+            service=service,
+            sessions=sessions,
+            tables=tables,
+            trace_headers=context_headers,
+            batch_handler=batch_handler,
         )
         self._membership = Membership()
         self._liveness = Liveness(self._options.liveness_seconds, *([clock] if clock else []))

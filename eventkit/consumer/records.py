@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -13,6 +13,25 @@ from eventkit.messaging import UnitOfWork
 from eventkit.retry import Origin
 
 Handler = Callable[[UnitOfWork, CloudEvent], Awaitable[None]]
+# A whole poll batch's fresh events in one call, in their order (per partition, so per order), so a service can
+# read and write with a few set-based statements instead of several per event.
+BatchHandler = Callable[[UnitOfWork, Sequence[CloudEvent]], Awaitable[None]]
+
+
+class EventFailed(Exception):
+    """Raised by a batch handler: `event` failed with `error`, the others may still be applied without it.
+
+    The runtime sets the event aside (retry topic or dead-letter topic, as if its own handler had raised
+    `error`) and applies the rest of the batch again. Any other exception from a batch handler makes the
+    runtime apply that delivery event by event with the per-event handlers.
+    """
+
+    def __init__(self, event: CloudEvent, error: Exception) -> None:
+        super().__init__(f"{event.type} {event.id}: {error!r}")
+        self.event = event
+        self.error = error
+
+
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 

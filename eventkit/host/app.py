@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import MetaData
 
-from eventkit.consumer import EventConsumer, Handler
+from eventkit.consumer import BatchHandler, EventConsumer, Handler
 from eventkit.consumer.loop import check_handlers
 from eventkit.database import make_engine, make_sessions
 from eventkit.events import EventData
@@ -45,6 +45,8 @@ class ServiceSpec:
     metadata: MetaData
     tables: MessagingTables
     handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    # All of a poll batch's events at once (set-based); `handlers` then apply a batch that must go event by event.
+    batch_handler: BatchHandler | None = None
     routers: Sequence[APIRouter] = ()
     components: Sequence[Component] = ()
     background: Sequence[BackgroundTask] = ()
@@ -122,6 +124,7 @@ async def _start_messaging(context: ServiceContext, spec: ServiceSpec, settings:
             context.kafka,
             service=spec.service,
             handlers=spec.handlers,
+            batch_handler=spec.batch_handler,
             sessions=context.sessions,
             tables=spec.tables,
             sender=context.publisher,

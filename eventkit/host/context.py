@@ -37,6 +37,8 @@ class ServiceContext:
     consumer: EventConsumer | None = None
     relay: OutboxRelay | None = None
     on_committed: CommitObserver | None = None
+    # More observers of committed events, added by components (e.g. the long-poll watcher of orders).
+    observers: list[CommitObserver] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Objects a service's components make at start-up (e.g. the orders long-poll watcher), by type.
     resources: dict[type[Any], Any] = field(default_factory=dict)
@@ -67,9 +69,12 @@ class ServiceContext:
             self.relay.wake()
         if self.on_committed is not None:
             self.on_committed(events)
+        for observer in self.observers:
+            observer(events)
 
 
-def context_of(request: Request) -> ServiceContext:
+async def context_of(request: Request) -> ServiceContext:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
     context: ServiceContext = request.app.state.context
     return context
 

@@ -74,15 +74,14 @@ def end_send(span: Span, delivered: asyncio.Future[RecordMetadata]) -> None:
     span.end()
 
 
-@contextlib.contextmanager
-def process_span(record: Record, group: str, event: CloudEvent) -> Iterator[None]:
-    """The current span while a handler applies `event`: child of the send span, and linked to it."""
+def start_process(record: Record, group: str, event: CloudEvent) -> tuple[Span | None, Headers]:
+    """A CONSUMER span for `event`, child of its send span and linked to it, not made current; with the trace
+    context to store with what its handling publishes. (None, no headers) when not tracing."""
     if not enabled():
-        yield
-        return
+        return None, []
     parent = _extract(list(record.headers), otel_context.Context())
     sent = trace.get_current_span(parent).get_span_context()
-    with tracer().start_as_current_span(
+    span = tracer().start_span(
         f"process {record.topic}",
         context=parent,
         kind=SpanKind.CONSUMER,
@@ -98,7 +97,27 @@ def process_span(record: Record, group: str, event: CloudEvent) -> Iterator[None
             "messaging.message.id": event.id,
             "cloudevents.event_type": event.type,
         },
-    ):
+    )
+    return span, _as_headers(trace.set_span_in_context(span))
+
+
+def end_process(span: Span | None, error: BaseException | None = None) -> None:
+    if span is None:
+        return
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, repr(error)))
+    span.end()
+
+
+@contextlib.contextmanager
+def process_span(record: Record, group: str, event: CloudEvent) -> Iterator[None]:
+    """The current span while a handler applies `event`: child of the send span, and linked to it."""
+    span, _ = start_process(record, group, event)
+    if span is None:
+        yield
+        return
+    with trace.use_span(span, end_on_exit=True):
         yield
 
 

@@ -10,13 +10,21 @@ from eventkit.settings import KafkaSettings
 from eventkit.topology import INVENTORY
 from services.inventory.api import router
 from services.inventory.consumer import HANDLERS
+from services.inventory.handlers import on_orders
 from services.inventory.repository import metadata, tables
 
 Settings = ServiceSettings
 
 
 def spec(settings: ServiceSettings) -> ServiceSpec:
-    return ServiceSpec(service=INVENTORY, metadata=metadata, tables=tables, handlers=HANDLERS, routers=[router])
+    return ServiceSpec(
+        service=INVENTORY,
+        metadata=metadata,
+        tables=tables,
+        handlers=HANDLERS,
+        batch_handler=on_orders,
+        routers=[router],
+    )
 
 
 def create_app(

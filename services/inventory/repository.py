@@ -25,9 +25,10 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.columns import UtcDateTime, identifier_type, service_metadata
+from eventkit.database import all_rows_matched
 from eventkit.events import Reservation
 from eventkit.messaging import messaging_tables
-from services.inventory.domain import ReservationStatus, StockLevel
+from services.inventory.domain import Plan, ReservationStatus, StockLevel
 
 metadata = service_metadata()
 
@@ -138,3 +139,66 @@ async def set_available(session: AsyncSession, sku: str, available: int) -> None
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     upsert = dialect.insert(stock).values(sku=sku, available=available)
     await session.execute(upsert.on_conflict_do_update(index_elements=[stock.c.sku], set_={"available": available}))
+
+
+class StockMoved(Exception):
+    """A stock row changed between a batch's read and its write; the batch is applied event by event instead."""
+
+
+async def statuses(session: AsyncSession, order_ids: Iterable[UUID]) -> dict[UUID, ReservationStatus]:
+    query = select(reservations.c.order_id, reservations.c.status).where(reservations.c.order_id.in_(set(order_ids)))
+    return {order_id: status for order_id, status in await session.execute(query)}
+
+
+async def levels(session: AsyncSession, skus: Iterable[str]) -> dict[str, int]:
+    """Available units of `skus`, locked on PostgreSQL (in SKU order, so concurrent batches never deadlock) until
+    the transaction ends; SQLite's batch already holds the write lock (its inbox insert came first)."""
+    query = select(stock.c.sku, stock.c.available).where(stock.c.sku.in_(sorted(set(skus)))).order_by(stock.c.sku)
+    return {sku: available for sku, available in await session.execute(query.with_for_update())}
+
+
+async def held(session: AsyncSession, order_ids: Iterable[UUID]) -> dict[UUID, list[Reservation]]:
+    """The lines of the RESERVED reservations among `order_ids`."""
+    query = (
+        select(reservation_lines.c.order_id, reservation_lines.c.sku, reservation_lines.c.quantity)
+        .join(reservations, reservations.c.order_id == reservation_lines.c.order_id)
+        .where(reservation_lines.c.order_id.in_(set(order_ids)), reservations.c.status == ReservationStatus.RESERVED)
+    )
+    found: dict[UUID, list[Reservation]] = {}
+    for order_id, sku, quantity in await session.execute(query):
+        found.setdefault(order_id, []).append(Reservation(sku=sku, quantity=quantity))
+    return found
+
+
+async def apply(session: AsyncSession, plan: Plan, now: datetime) -> None:
+    """A batch's plan in four statements at most: stock deltas, new reservations, their lines, status changes."""
+    if plan.stock_delta:
+        moved = (
+            update(stock)
+            .where(stock.c.sku == bindparam("line_sku"), stock.c.available + bindparam("delta") >= 0)
+            .values(available=stock.c.available + bindparam("delta"))
+        )
+        deltas = [{"line_sku": sku, "delta": delta} for sku, delta in sorted(plan.stock_delta.items())]
+        # The rows are locked (`levels`) on PostgreSQL; on SQLite the guard in the WHERE clause is counted.
+        if not all_rows_matched(session, await session.execute(moved, deltas), len(deltas)):
+            raise StockMoved(f"some of {len(deltas)} stock rows moved under the batch")
+    if plan.new:
+        rows = [
+            {"order_id": order_id, "status": status, "updated_at": now} for order_id, (status, _) in plan.new.items()
+        ]
+        await session.execute(insert(reservations), rows)
+        held_rows = [
+            {"order_id": order_id, "sku": line.sku, "quantity": line.quantity}
+            for order_id, (_, lines) in plan.new.items()
+            for line in lines
+        ]
+        if held_rows:
+            await session.execute(insert(reservation_lines), held_rows)
+    if plan.changed:
+        changed = (
+            update(reservations)
+            .where(reservations.c.order_id == bindparam("reserved_order"))
+            .values(status=bindparam("new_status"), updated_at=now)
+        )
+        params = [{"reserved_order": order_id, "new_status": status} for order_id, status in plan.changed.items()]
+        await session.execute(changed, params)

@@ -8,11 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 
-from eventkit.host.context import Context, ServiceContext
+from eventkit.host.context import Context
 from services.orders import views
 from services.orders.body import MAX_BODY_BYTES, BoundedJSONRoute
+from services.orders.desk import OrderDesk
 from services.orders.domain import OrderStatus
-from services.orders.handlers import IdempotencyKeyReused, place_order
+from services.orders.handlers import IdempotencyKeyReused
 from services.orders.schemas import (
     CURSOR_PATTERN,
     OrderAccepted,
@@ -30,12 +31,19 @@ router = APIRouter(prefix="/orders", tags=["orders"], route_class=BoundedJSONRou
 MAX_WAIT_SECONDS = 30
 
 
-def _watcher(context: Context) -> OrderWatcher:
-    """The process's one watcher (made at start-up), so all long polls share its poll task."""
+async def _watcher(context: Context) -> OrderWatcher:
+    """The process's one watcher (made at start-up), so all long polls share its poll task.
+
+    async, like every dependency of a hot route: FastAPI runs a plain `def` one in a worker thread."""
     return context.resource(OrderWatcher)
 
 
-def _cursor(
+async def _desk(context: Context) -> OrderDesk:
+    """The process's coalescing desk (made at start-up): concurrent requests share transactions and queries."""
+    return context.resource(OrderDesk)
+
+
+async def _cursor(
     cursor: Annotated[
         str | None, Query(pattern=CURSOR_PATTERN, description="`next_cursor` of the previous page")
     ] = None,
@@ -44,6 +52,7 @@ def _cursor(
 
 
 Watcher = Annotated[OrderWatcher, Depends(_watcher)]
+Desk = Annotated[OrderDesk, Depends(_desk)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -66,11 +75,10 @@ IdempotencyKey = Annotated[
     },
 )
 async def post_order(
-    body: PlaceOrderRequest, context: Context, response: Response, idempotency_key: IdempotencyKey = None
+    body: PlaceOrderRequest, desk: Desk, response: Response, idempotency_key: IdempotencyKey = None
 ) -> OrderAccepted:
     try:
-        async with context.unit_of_work() as uow:
-            placed = await place_order(uow, body.to_command(idempotency_key))
+        placed = await desk.place(body.to_command(idempotency_key))
     except IdempotencyKeyReused as error:
         raise HTTPException(409, str(error)) from error
     response.headers["Location"] = f"/orders/{placed.order_id}"
@@ -87,14 +95,14 @@ async def post_order(
 )
 async def get_order(
     order_id: UUID,
-    context: Context,
+    desk: Desk,
     watcher: Watcher,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a final state")] = 0,
 ) -> OrderDetail:
-    order = await _read(context, order_id)
+    order = await _read(desk, order_id)
     if wait > 0 and order.status is OrderStatus.PENDING:
         await watcher.wait(order_id, wait)
-        order = await _read(context, order_id)
+        order = await _read(desk, order_id)
     return order
 
 
@@ -112,9 +120,8 @@ async def list_orders(
     return OrderPage(items=items, next_cursor=last and encode_cursor(last.created_at, last.order_id))
 
 
-async def _read(context: ServiceContext, order_id: UUID) -> OrderDetail:
-    async with context.sessions() as session:
-        found = await views.order(session, order_id)
+async def _read(desk: OrderDesk, order_id: UUID) -> OrderDetail:
+    found = await desk.read(order_id)
     if found is None:
         raise HTTPException(404, f"no order {order_id}")
-    return OrderDetail.of_rows(*found)
+    return found

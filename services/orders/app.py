@@ -19,7 +19,8 @@ from eventkit.settings import KafkaSettings
 from eventkit.topology import ORDERS
 from services.orders.api import router
 from services.orders.consumer import HANDLERS
-from services.orders.handlers import cancel_stale_orders
+from services.orders.desk import OrderDesk
+from services.orders.handlers import cancel_stale_orders, on_answers
 from services.orders.metrics import count_outcomes
 from services.orders.repository import metadata, tables
 from services.orders.settings import OrdersSettings
@@ -32,13 +33,25 @@ Settings = OrdersSettings
 
 @contextlib.asynccontextmanager
 async def watching(context: ServiceContext, *, settings: OrdersSettings) -> AsyncIterator[None]:
-    """One watcher per process for every `?wait=` long poll; closed (waiters answered) at shutdown."""
+    """One watcher per process for every `?wait=` long poll; closed (waiters answered) at shutdown.
+
+    Outcomes this process commits (its consumer decided them) wake their waiters at once; the watcher's
+    database poll finds those decided by other processes (another worker, a separate consumer Deployment).
+    """
     watcher = OrderWatcher(context.sessions, settings.wait_poll_seconds)
     context.resources[OrderWatcher] = watcher
+    context.observers.append(watcher.committed)
     try:
         yield
     finally:
         await watcher.close()
+
+
+@contextlib.asynccontextmanager
+async def coalescing(context: ServiceContext) -> AsyncIterator[None]:
+    """The API's desk: concurrent POSTs share a transaction, concurrent reads a query."""
+    context.resources[OrderDesk] = OrderDesk(context)
+    yield
 
 
 async def sweep_stale_orders(context: ServiceContext, *, settings: OrdersSettings) -> None:
@@ -67,8 +80,9 @@ def spec(settings: OrdersSettings) -> ServiceSpec:
         metadata=metadata,
         tables=tables,
         handlers=HANDLERS,
+        batch_handler=on_answers,
         routers=[router],
-        components=[partial(watching, settings=settings)],
+        components=[partial(watching, settings=settings), coalescing],
         background=[partial(sweep_stale_orders, settings=settings)],
         on_committed=count_outcomes,
     )

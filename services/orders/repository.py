@@ -7,6 +7,7 @@ the timeout sweeper may decide about one order at the same moment, and only one 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -21,14 +22,15 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    bindparam,
     insert,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eventkit.columns import Money, UtcDateTime, identifier_type, service_metadata
+from eventkit.database import all_rows_matched, dialect_insert
 from eventkit.events import CancelReason
 from eventkit.messaging import messaging_tables
 from services.orders.commands import PlaceOrder
@@ -80,33 +82,47 @@ class Stored:
 
 
 async def add(session: AsyncSession, order_id: UUID, command: PlaceOrder, now: datetime) -> bool:
-    """Insert the order and its lines; False (and nothing written) if its idempotency key is taken.
+    """Insert the order and its lines; False (and nothing written) if its idempotency key is taken."""
+    return order_id in await add_many(session, [(order_id, command)], now)
+
+
+async def add_many(session: AsyncSession, placed: Sequence[tuple[UUID, PlaceOrder]], now: datetime) -> set[UUID]:
+    """Insert orders and their lines, two statements for all; the ids inserted (a taken idempotency key skips).
 
     The insert comes first in the transaction and skips a conflicting key instead of failing, so two racing
     requests with one key need neither a savepoint nor a retry: the loser then reads the winner's row.
     """
-    row = {
-        "id": order_id,
-        "customer_id": command.customer_id,
-        "currency": command.currency,
-        "total": command.total,
-        "status": OrderStatus.PENDING,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-        "idempotency_key": command.idempotency_key,
-        "request_hash": command.fingerprint() if command.idempotency_key else None,
-    }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(orders).values(row).on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
-    if await session.scalar(statement.returning(orders.c.id)) is None:
-        return False
+    rows = [
+        {
+            "id": order_id,
+            "customer_id": command.customer_id,
+            "currency": command.currency,
+            "total": command.total,
+            "status": OrderStatus.PENDING,
+            "cancel_detail": "",
+            "stock_answer": None,
+            "payment_answer": None,
+            "cancel_reason": None,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "idempotency_key": command.idempotency_key,
+            "request_hash": command.fingerprint() if command.idempotency_key else None,
+        }
+        for order_id, command in placed
+    ]
+    statement = dialect_insert(session, orders).values(rows)
+    statement = statement.on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
+    inserted = set(await session.scalars(statement.returning(orders.c.id)))
     lines = [
         {"order_id": order_id, "line_no": number, **line.model_dump()}
+        for order_id, command in placed
+        if order_id in inserted
         for number, line in enumerate(command.lines, start=1)
     ]
-    await session.execute(insert(order_lines), lines)
-    return True
+    if lines:
+        await session.execute(insert(order_lines), lines)
+    return inserted
 
 
 async def by_idempotency_key(session: AsyncSession, key: str) -> RowMapping | None:
@@ -115,8 +131,20 @@ async def by_idempotency_key(session: AsyncSession, key: str) -> RowMapping | No
 
 
 async def load(session: AsyncSession, order_id: UUID) -> Stored | None:
-    row = (await session.execute(select(orders).where(orders.c.id == order_id))).mappings().one_or_none()
-    return None if row is None else _stored(row)
+    return (await load_many(session, [order_id])).get(order_id)
+
+
+async def load_many(session: AsyncSession, order_ids: Iterable[UUID], *, lock: bool = False) -> dict[UUID, Stored]:
+    """The orders among `order_ids` that exist, in one query.
+
+    `lock` takes their row locks on PostgreSQL (in id order, so two lockers never deadlock), so the versions a
+    batch saves later cannot have moved; SQLite has no row locks and needs none, as a consumer batch holds its
+    database's write lock from its first statement on (the inbox insert).
+    """
+    query = select(orders).where(orders.c.id.in_(sorted(set(order_ids)))).order_by(orders.c.id)
+    if lock:
+        query = query.with_for_update()
+    return {row["id"]: _stored(row) for row in (await session.execute(query)).mappings()}
 
 
 async def stale(session: AsyncSession, created_before: datetime, limit: int) -> list[Stored]:
@@ -131,21 +159,46 @@ async def stale(session: AsyncSession, created_before: datetime, limit: int) -> 
 
 async def save(session: AsyncSession, stored: Stored, order: Order, now: datetime) -> bool:
     """Write `order` if the row is still at `stored.version`; False if someone else changed it first."""
+    return await save_many(session, [(stored, order)], now)
+
+
+async def save_many(session: AsyncSession, changes: Sequence[tuple[Stored, Order]], now: datetime) -> bool:
+    """Write each order if its row is still at its stored version, one executemany round trip for all.
+
+    False if any row had moved (nothing to trust then: the caller rolls back and decides again). On PostgreSQL
+    a batch of several must hold the rows' locks (`load_many(lock=True)`), which is what makes moving impossible.
+    """
+    if not changes:
+        return True
     statement = (
         update(orders)
-        .where(orders.c.id == order.id, orders.c.version == stored.version)
+        .where(orders.c.id == bindparam("order_id"), orders.c.version == bindparam("stored_version"))
         .values(
-            status=order.status,
-            stock_answer=order.stock,
-            payment_answer=order.payment,
-            cancel_reason=order.cancel_reason,
-            cancel_detail=order.cancel_detail,
-            version=stored.version + 1,
-            updated_at=now,
+            status=bindparam("new_status"),
+            stock_answer=bindparam("new_stock"),
+            payment_answer=bindparam("new_payment"),
+            cancel_reason=bindparam("new_reason"),
+            cancel_detail=bindparam("new_detail"),
+            version=bindparam("new_version"),
+            updated_at=bindparam("now"),
         )
-        .returning(orders.c.id)
     )
-    return await session.scalar(statement) is not None
+    parameters = [
+        {
+            "order_id": order.id,
+            "stored_version": stored.version,
+            "new_status": order.status,
+            "new_stock": order.stock,
+            "new_payment": order.payment,
+            "new_reason": order.cancel_reason,
+            "new_detail": order.cancel_detail,
+            "new_version": stored.version + 1,
+            "now": now,
+        }
+        for stored, order in changes
+    ]
+    result = await session.execute(statement, parameters)
+    return all_rows_matched(session, result, len(changes))
 
 
 def _stored(row: RowMapping) -> Stored:

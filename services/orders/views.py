@@ -12,14 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.orders.domain import OrderStatus
 from services.orders.repository import order_lines, orders
 
+Found = tuple[RowMapping, Sequence[RowMapping]]
 
-async def order(session: AsyncSession, order_id: UUID) -> tuple[RowMapping, Sequence[RowMapping]] | None:
+
+async def order(session: AsyncSession, order_id: UUID) -> Found | None:
     """The order row and its lines, for the API."""
-    row = (await session.execute(select(orders).where(orders.c.id == order_id))).mappings().one_or_none()
-    if row is None:
-        return None
-    query = select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no)
-    return row, (await session.execute(query)).mappings().all()
+    return (await orders_by_id(session, [order_id])).get(order_id)
+
+
+async def orders_by_id(session: AsyncSession, order_ids: Sequence[UUID]) -> dict[UUID, Found]:
+    """The rows and lines of those of `order_ids` that exist: two queries however many are asked for."""
+    wanted = sorted(set(order_ids))
+    rows = (await session.execute(select(orders).where(orders.c.id.in_(wanted)))).mappings().all()
+    if not rows:
+        return {}
+    query = select(order_lines).where(order_lines.c.order_id.in_(wanted)).order_by(order_lines.c.line_no)
+    lines: dict[UUID, list[RowMapping]] = {}
+    for line in (await session.execute(query)).mappings():
+        lines.setdefault(line["order_id"], []).append(line)
+    return {row["id"]: (row, lines.get(row["id"], [])) for row in rows}
 
 
 async def page(

@@ -2,7 +2,7 @@
 
 A query per waiting request every 50 ms would cost the database thousands of queries per second under load;
 instead one poll task asks which of all awaited orders have settled and wakes their requests. The task runs
-only while someone waits.
+only while someone waits. Outcomes committed in this very process wake their waiters at once (`committed`).
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from eventkit.envelope import CloudEvent
+from eventkit.events import OrderCancelled, OrderConfirmed
 from services.orders import views
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,12 @@ class OrderWatcher:
             waiting.discard(settled)
             if not waiting:
                 self._waiters.pop(order_id, None)
+
+    def committed(self, events: Sequence[CloudEvent]) -> None:
+        """Events this process committed: the orders they decide wake their waiters now, without a poll."""
+        for event in events:
+            if isinstance(event.data, OrderConfirmed | OrderCancelled):
+                self._wake(event.data.order_id)
 
     async def close(self) -> None:
         """Stop polling and answer every waiter now: at shutdown each reads the order's current state."""
@@ -85,7 +94,10 @@ class OrderWatcher:
                 log.exception("polling %d awaited orders failed", len(awaited))
                 continue
             for order_id in done:
-                for future in self._waiters.pop(order_id, set()):
-                    if not future.done():
-                        future.set_result(None)
-                        self._woken += 1
+                self._wake(order_id)
+
+    def _wake(self, order_id: UUID) -> None:
+        for future in self._waiters.pop(order_id, set()):
+            if not future.done():
+                future.set_result(None)
+                self._woken += 1

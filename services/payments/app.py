@@ -8,7 +8,7 @@ from eventkit.producer import Publisher
 from eventkit.settings import KafkaSettings
 from eventkit.topology import PAYMENTS
 from services.payments.api import router
-from services.payments.consumer import handlers
+from services.payments.consumer import batch_handler, handlers
 from services.payments.provider import PaymentProvider, SimulatedProvider
 from services.payments.repository import metadata, tables
 from services.payments.settings import PaymentsSettings
@@ -28,7 +28,14 @@ def simulated_provider(settings: PaymentsSettings) -> SimulatedProvider:
 def spec(settings: PaymentsSettings, provider: PaymentProvider | None = None) -> ServiceSpec:
     """The handlers charge through `provider`: the simulator the settings describe, unless one is given."""
     chosen = provider or simulated_provider(settings)
-    return ServiceSpec(service=PAYMENTS, metadata=metadata, tables=tables, handlers=handlers(chosen), routers=[router])
+    return ServiceSpec(
+        service=PAYMENTS,
+        metadata=metadata,
+        tables=tables,
+        handlers=handlers(chosen),
+        batch_handler=batch_handler(chosen),
+        routers=[router],
+    )
 
 
 def create_app(

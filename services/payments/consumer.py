@@ -3,9 +3,9 @@
 from collections.abc import Mapping
 from functools import partial
 
-from eventkit.consumer import Handler
+from eventkit.consumer import BatchHandler, Handler
 from eventkit.events import EventData, OrderCancelled, OrderPlaced
-from services.payments.handlers import capture_payment, refund_payment
+from services.payments.handlers import capture_payment, on_orders, refund_payment
 from services.payments.provider import PaymentProvider
 
 
@@ -14,3 +14,7 @@ def handlers(provider: PaymentProvider) -> Mapping[type[EventData], Handler]:
         OrderPlaced: partial(capture_payment, provider=provider),
         OrderCancelled: partial(refund_payment, provider=provider),
     }
+
+
+def batch_handler(provider: PaymentProvider) -> BatchHandler:
+    return partial(on_orders, provider=provider)

@@ -1,13 +1,16 @@
 """The payments database: one payment row per order, and the outbox/inbox tables."""
 
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     Column,
     Enum,
     Index,
+    Row,
     String,
     Table,
     Text,
@@ -54,9 +57,16 @@ tables = messaging_tables(metadata)
 
 
 async def get(session: AsyncSession, order_id: UUID) -> Payment | None:
-    row = (await session.execute(select(payments).where(payments.c.order_id == order_id))).one_or_none()
-    if row is None:
-        return None
+    return (await get_many(session, [order_id])).get(order_id)
+
+
+async def get_many(session: AsyncSession, order_ids: Iterable[UUID]) -> dict[UUID, Payment]:
+    """The payments of those of `order_ids` that have one, in one query."""
+    query = select(payments).where(payments.c.order_id.in_(set(order_ids)))
+    return {row.order_id: _payment(row) for row in await session.execute(query)}
+
+
+def _payment(row: Row[Any]) -> Payment:
     return Payment(
         order_id=row.order_id,
         status=row.status,
@@ -69,22 +79,37 @@ async def get(session: AsyncSession, order_id: UUID) -> Payment | None:
 
 
 async def add(session: AsyncSession, payment: Payment) -> None:
-    row = {
-        "order_id": payment.order_id,
-        "status": payment.status,
-        "customer_id": payment.customer_id,
-        "payment_id": payment.payment_id,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "reason": payment.reason,
-        "updated_at": datetime.now(UTC),
-    }
-    await session.execute(insert(payments), [row])
+    await add_many(session, [payment])
+
+
+async def add_many(session: AsyncSession, added: Sequence[Payment]) -> None:
+    """Insert payments, one statement for all; a primary-key conflict (a concurrent duplicate) fails them all."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "order_id": payment.order_id,
+            "status": payment.status,
+            "customer_id": payment.customer_id,
+            "payment_id": payment.payment_id,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "reason": payment.reason,
+            "updated_at": now,
+        }
+        for payment in added
+    ]
+    if rows:
+        await session.execute(insert(payments), rows)
 
 
 async def mark_refunded(session: AsyncSession, order_id: UUID) -> None:
-    refunded = update(payments).where(payments.c.order_id == order_id)
-    await session.execute(refunded.values(status=PaymentStatus.REFUNDED, updated_at=datetime.now(UTC)))
+    await mark_refunded_many(session, {order_id})
+
+
+async def mark_refunded_many(session: AsyncSession, order_ids: Collection[UUID]) -> None:
+    if order_ids:
+        refunded = update(payments).where(payments.c.order_id.in_(order_ids))
+        await session.execute(refunded.values(status=PaymentStatus.REFUNDED, updated_at=datetime.now(UTC)))
 
 
 async def net_charged(session: AsyncSession, customer_id: str) -> dict[str, Decimal]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, Protocol
 
 import pytest
@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, MetaData, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from eventkit.consumer import Handler
+from eventkit.consumer import BatchHandler, Handler
 from eventkit.database import make_engine, make_sessions
 from eventkit.envelope import CloudEvent
 from eventkit.events import EventData
@@ -91,6 +91,28 @@ def handler_runner(service: str, tables: MessagingTables) -> HandlerRunner:
         return [published.data for published in uow.published]
 
     return handle
+
+
+class BatchRunner(Protocol):
+    def __call__(
+        self, sessions: async_sessionmaker[AsyncSession], handler: BatchHandler, events: Sequence[CloudEvent]
+    ) -> Awaitable[list[EventData]]: ...
+
+
+def batch_runner(service: str, tables: MessagingTables) -> BatchRunner:
+    """`handle_batch(sessions, batch_handler, events)`: a poll batch in one transaction, as the consumer runs it;
+    the published data."""
+
+    async def handle_batch(
+        sessions: async_sessionmaker[AsyncSession], handler: BatchHandler, events: Sequence[CloudEvent]
+    ) -> list[EventData]:
+        async with sessions.begin() as session:
+            uow = UnitOfWork(session, tables, SERVICES[service])
+            await handler(uow, events)
+            await uow.flush()
+        return [published.data for published in uow.published]
+
+    return handle_batch
 
 
 async def on_connection(url: str, inspect_with: Any) -> Any:

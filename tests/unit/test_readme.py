@@ -33,9 +33,7 @@ def variables(settings: type[BaseSettings]) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize(
-    "settings", [ServiceSettings, KafkaSettings, OrdersSettings, PaymentsSettings, OperatorConfig]
-)
+@pytest.mark.parametrize("settings", [ServiceSettings, KafkaSettings, OrdersSettings, PaymentsSettings, OperatorConfig])
 def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:
     missing = [name for name in variables(settings) if f"`{name}`" not in README]
     assert missing == []

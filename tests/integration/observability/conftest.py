@@ -28,4 +28,3 @@ def spans() -> Iterator[InMemorySpanExporter]:
     finally:
         provider.shutdown()
         reset_trace_globals()
-
