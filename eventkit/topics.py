@@ -1,4 +1,4 @@
-"""Topic administration: create the topics a test or a local stack needs, idempotently."""
+"""Topic administration: create the topics a service, a test or a local stack needs, idempotently."""
 
 from __future__ import annotations
 
@@ -56,6 +56,37 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, wanted: Mapping[str, int
         if time.monotonic() > deadline:
             raise TimeoutError(f"topics without leaders after {timeout:.0f}s: {sorted(set(wanted) - ready)}")
         await asyncio.sleep(0.1)
+
+
+class TooFewPartitions(RuntimeError):
+    """An existing topic has fewer partitions than asked for: consumers beyond that count would sit idle."""
+
+
+async def provision(
+    settings: KafkaSettings, *, partitions: int, replication_factor: int, retry_levels: int, timeout: float
+) -> dict[str, int]:
+    """Every topic of the topology (`topic_plan`), created when missing; the plan.
+
+    Raises TooFewPartitions naming each existing topic with fewer than `partitions` partitions, before creating
+    anything: Kafka can add partitions but never remove them, so that choice is left to an operator.
+    """
+    plan = topic_plan(settings, partitions, retry_levels)
+    admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=int(timeout * 1000))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(plan))
+    finally:
+        await admin.close()
+    short = {
+        topic["topic"]: len(topic["partitions"])
+        for topic in described
+        if topic["error_code"] == 0 and len(topic["partitions"]) < partitions
+    }
+    if short:
+        found = ", ".join(f"{name} ({count})" for name, count in sorted(short.items()))
+        raise TooFewPartitions(f"topics with fewer than {partitions} partitions: {found}")
+    await create_topics(settings, plan, replication_factor=replication_factor, timeout=timeout)
+    return plan
 
 
 def topic_plan(settings: KafkaSettings, partitions: int, retry_levels: int) -> dict[str, int]:

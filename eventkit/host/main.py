@@ -1,25 +1,34 @@
-"""`orderflow-service serve|migrate`: the entry point of every service image (and of `orderflow up`).
+"""`orderflow-service serve|migrate|topics`: the entry point of every service image (and of `orderflow up`).
 
 It imports nothing of the development tools: a container runs exactly this.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 from typing import Annotated
 
 import typer
 import uvicorn
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from eventkit.consumer import ConsumerOptions
 from eventkit.host.registry import InstalledService, UnknownService, find
 from eventkit.host.settings import DATABASE_URL_VARIABLE, ServiceSettings
 from eventkit.migrate import upgrade
 from eventkit.observability.setup import configure_process
+from eventkit.settings import KafkaSettings
+from eventkit.topics import TooFewPartitions, provision
 
-app = typer.Typer(help="Run an orderflow service, or migrate its database.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Run an orderflow service, migrate its database or create its Kafka topics.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 ServiceArg = Annotated[
     str | None, typer.Argument(help="orders, inventory or payments (default: the only one installed)")
@@ -107,6 +116,36 @@ def migrate(
         raise typer.Exit(2)
     upgrade(installed.migrations(), target)
     typer.echo(f"{installed.name}: database at {redacted(target)} is at the newest revision")
+
+
+@app.command()
+def topics(
+    partitions: Annotated[int, typer.Option(min=1, help="Partitions of each topic (its most consumers)")],
+    replication_factor: Annotated[int, typer.Option(min=1, help="Replicas of each partition")] = 3,
+    retry_levels: Annotated[
+        int, typer.Option(min=0, envvar="ORDERFLOW_CONSUMER__RETRY_LEVELS", help="Retry topics before the DLQ")
+    ] = ConsumerOptions.model_fields["retry_levels"].default,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the broker and for leaders")] = 120,
+) -> None:
+    """Create every missing topic of the topology (each service's, its retry and dead-letter topics).
+
+    Reads KAFKA_BOOTSTRAP_SERVERS and the other KAFKA_* settings. Fails, creating nothing, when an existing topic
+    has fewer partitions than asked for.
+    """
+    try:
+        plan = asyncio.run(
+            provision(
+                KafkaSettings(),
+                partitions=partitions,
+                replication_factor=replication_factor,
+                retry_levels=retry_levels,
+                timeout=timeout,
+            )
+        )
+    except (TooFewPartitions, KafkaError, TimeoutError) as error:
+        typer.echo(f"error: {error or type(error).__name__}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo("topics ready: " + ", ".join(f"{name} ({count})" for name, count in sorted(plan.items())))
 
 
 if __name__ == "__main__":  # `python -m eventkit.host.main`, as `orderflow up` starts the services
