@@ -35,7 +35,7 @@ from eventkit.observability.tracing import TRACE_FILE_ENV
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics, topic_plan
 from eventkit.topology import SERVICES
-from orderflow.demo import DEMO_STOCK, SKUS
+from orderflow.demo import DEMO_STOCK, seed_demo_stock
 from orderflow.localstate import local_state_dir
 
 console = Console()
@@ -116,17 +116,6 @@ class LocalStack:
         console.print("Services starting; waiting for /readyz ...")
         wait_ready(self.children, timeout)
 
-    def seed_demo_stock(self, inventory_url: str) -> int:
-        """DEMO_STOCK units of every SKU the load generator orders, for SKUs inventory does not know yet."""
-        seeded = 0
-        with httpx.Client(base_url=inventory_url, timeout=10.0) as client:
-            for sku in SKUS:
-                if client.get(f"/stock/{sku}").status_code != 404:
-                    continue
-                client.put(f"/stock/{sku}", json={"available": DEMO_STOCK}).raise_for_status()
-                seeded += 1
-        return seeded
-
     def watch(self) -> NoReturn:
         """Never return: raise when a service, Kafka or the database stops on its own."""
         while True:
@@ -196,7 +185,7 @@ def up(
         urls = stack.database_urls(postgres)
         stack.migrate(urls)
         stack.start_services(ports, urls, ready_timeout)
-        seeded = stack.seed_demo_stock(f"http://127.0.0.1:{inventory_port}")
+        seeded = len(seed_demo_stock(f"http://127.0.0.1:{inventory_port}"))
         console.print(f"Demo stock: {seeded} new SKUs with {DEMO_STOCK:,} units (SKU-1..SKU-20; existing kept)")
         if not console.is_terminal:
             console.width = max(console.width, 140)  # a log file should not wrap URLs at 80 columns

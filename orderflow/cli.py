@@ -31,7 +31,8 @@ def _as_click(name: str, target: Callable[..., Any] | typer.Typer) -> Command:
     if isinstance(target, typer.Typer):
         command: Command = typer.main.get_group(target)
     else:
-        single = typer.Typer()
+        # Shell completion is installed once, by `orderflow --install-completion`, not per subcommand.
+        single = typer.Typer(add_completion=False)
         single.command(name=name)(target)
         command = typer.main.get_command(single)
     command.name = name

@@ -96,14 +96,6 @@ def wait_for(check: Any, what: str, timeout: float = 180.0, interval: float = 1.
         time.sleep(interval)
 
 
-def seed_stock(inventory_url: str) -> None:
-    """DEMO_STOCK of every SKU `orderflow load` orders, where inventory does not know it yet (as `orderflow up`)."""
-    with httpx.Client(base_url=inventory_url, timeout=10, trust_env=False) as client:
-        for sku in SKUS:
-            if client.get(f"/stock/{sku}").status_code == 404:
-                client.put(f"/stock/{sku}", json={"available": DEMO_STOCK}).raise_for_status()
-
-
 def orderflow(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(ORDERFLOW), *args], capture_output=True, text=True, timeout=timeout)
 

@@ -12,6 +12,7 @@ import pytest
 from devstack.cluster.node import Node
 from devstack.cluster.platform import APP_CHART, Installed, helm, helm_upgrade_argv
 from devstack.images import app_images
+from orderflow.demo import seed_demo_stock
 from tests.cluster.kube import (
     Images,
     exec_in,
@@ -19,7 +20,6 @@ from tests.cluster.kube import (
     kubectl_json,
     pods,
     ready,
-    seed_stock,
     service_url,
     start_load,
     verify,
@@ -131,7 +131,7 @@ def test_readiness_takes_a_pod_out_of_its_service_and_back(node: Node, platform:
 def test_a_consumer_pod_deleted_mid_flow_is_replaced_and_its_orders_finish(
     node: Node, platform: Installed, consumer: str
 ) -> None:
-    seed_stock(service_url(node, platform, "inventory"))
+    seed_demo_stock(service_url(node, platform, "inventory"))
     before = verify(node, platform).orders
     victim = _pod(node, platform, consumer)
     load = start_load(service_url(node, platform, "orders"), count=200, rate=15, seed=11)
@@ -153,7 +153,7 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
         node.engine.docker("tag", spec.ref(images.tag), spec.ref(new_tag))
         refs.append(spec.ref(new_tag))
     node.engine.load(refs)
-    seed_stock(service_url(node, platform, "inventory"))
+    seed_demo_stock(service_url(node, platform, "inventory"))
     orders_before = verify(node, platform).orders
     before = {p["metadata"]["name"] for p in pods(node, platform.namespace, "orderflow.io/service")}
     load = start_load(service_url(node, platform, "orders"), count=600, rate=12, seed=23)

@@ -38,7 +38,8 @@ async def test_creates_every_topic_of_the_topology_and_is_idempotent(kafka: Kafk
     assert code == 0, output
     for topic in plan:
         assert await partitions_of(settings, topic) == [0, 1, 2, 3], topic
-    assert f"{namespace}orders.retry.2 (4)" in output and f"{namespace}orders.dlq (4)" in output
+    assert f"{namespace}orders.retry.2 (4)" in output
+    assert f"{namespace}orders.dlq (4)" in output
 
     again, output = await _topics(["--partitions", "4", "--replication-factor", "1"], _env(kafka, namespace))
     assert again == 0, output
