@@ -58,7 +58,7 @@ def render(result: Mapping[str, Any]) -> Group:
     for column in ("load", "orders/s", "placed/min", "final/min", "p50 ms", "p95 ms", "p99 ms", "max ms", "pending"):
         throughput.add_column(column, justify="right")
     throughput.add_row(
-        "saturation (closed loop)",
+        "saturation, closed loop",
         _number(saturation["final_per_second"]),
         _number(saturation["placed_per_minute"], 0),
         _number(saturation["final_per_minute"], 0),
@@ -67,7 +67,7 @@ def render(result: Mapping[str, Any]) -> Group:
     )
     for level in result["open_loop"]:
         throughput.add_row(
-            f"{level['share']:.0%} of saturation (open loop)",
+            f"open loop at {level['share']:.0%}",
             _number(level["rate_per_second"]),
             _number(level["placed_per_minute"], 0),
             _number(level["final_per_minute"], 0),

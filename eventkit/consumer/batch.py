@@ -118,8 +118,10 @@ class BatchTransaction:
         now = datetime.now(UTC)
         rows = [{"consumer": self._group, "event_id": event_id, "processed_at": now} for event_id in firsts]
         inbox = self._tables.inbox
-        statement = dialect_insert(session, inbox).values(rows).on_conflict_do_nothing()
-        inserted = set(await session.scalars(statement.returning(inbox.c.event_id)))
+        # Parameters apart from the statement (executemany): its SQL is compiled once and cached, whereas a
+        # multi-row VALUES would be a new statement, compiled anew, for every batch size.
+        statement = dialect_insert(session, inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+        inserted = set((await session.execute(statement, rows)).scalars())
         return [item for event_id, item in firsts.items() if event_id in inserted]
 
     async def _apply_batch(self, uow: UnitOfWork, work: list[Work]) -> None:

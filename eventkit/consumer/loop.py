@@ -97,6 +97,8 @@ class EventConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._options.batch_size,
+            fetch_max_wait_ms=self._options.fetch_max_wait_ms,
+            fetch_min_bytes=self._options.fetch_min_bytes,
             # A subscribed topic created after the consumer started is noticed within this, not 5 minutes.
             metadata_max_age_ms=int(self._options.metadata_refresh_seconds * 1000),
         )

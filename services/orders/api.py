@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 
-from eventkit.host.context import Context
+from eventkit.host.context import Context, ServiceContext
 from services.orders import views
 from services.orders.body import MAX_BODY_BYTES, BoundedJSONRoute
 from services.orders.desk import OrderDesk
@@ -24,22 +24,18 @@ from services.orders.schemas import (
     decode_cursor,
     encode_cursor,
 )
-from services.orders.watch import OrderWatcher
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=BoundedJSONRoute)
 
 MAX_WAIT_SECONDS = 30
 
 
-async def _watcher(context: Context) -> OrderWatcher:
-    """The process's one watcher (made at start-up), so all long polls share its poll task.
+async def _desk(request: Request) -> OrderDesk:
+    """The process's coalescing desk (made at start-up): concurrent requests share transactions and queries.
 
-    async, like every dependency of a hot route: FastAPI runs a plain `def` one in a worker thread."""
-    return context.resource(OrderWatcher)
-
-
-async def _desk(context: Context) -> OrderDesk:
-    """The process's coalescing desk (made at start-up): concurrent requests share transactions and queries."""
+    One flat dependency for the hot routes (FastAPI solves every dependency level on every request), and
+    async: FastAPI runs a plain `def` dependency in a worker thread."""
+    context: ServiceContext = request.app.state.context
     return context.resource(OrderDesk)
 
 
@@ -51,7 +47,6 @@ async def _cursor(
     return None if cursor is None else decode_cursor(cursor)
 
 
-Watcher = Annotated[OrderWatcher, Depends(_watcher)]
 Desk = Annotated[OrderDesk, Depends(_desk)]
 IdempotencyKey = Annotated[
     str | None,
@@ -96,12 +91,11 @@ async def post_order(
 async def get_order(
     order_id: UUID,
     desk: Desk,
-    watcher: Watcher,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a final state")] = 0,
 ) -> OrderDetail:
     order = await _read(desk, order_id)
     if wait > 0 and order.status is OrderStatus.PENDING:
-        await watcher.wait(order_id, wait)
+        await desk.watcher.wait(order_id, wait)
         order = await _read(desk, order_id)
     return order
 

@@ -49,8 +49,8 @@ async def watching(context: ServiceContext, *, settings: OrdersSettings) -> Asyn
 
 @contextlib.asynccontextmanager
 async def coalescing(context: ServiceContext) -> AsyncIterator[None]:
-    """The API's desk: concurrent POSTs share a transaction, concurrent reads a query."""
-    context.resources[OrderDesk] = OrderDesk(context)
+    """The API's desk: concurrent POSTs share a transaction, concurrent reads a query (after `watching`)."""
+    context.resources[OrderDesk] = OrderDesk(context, context.resource(OrderWatcher))
     yield
 
 

@@ -18,13 +18,15 @@ from services.orders import views
 from services.orders.commands import PlaceOrder
 from services.orders.handlers import IdempotencyKeyReused, PlacedOrder, Placement, place_orders
 from services.orders.schemas import OrderDetail
+from services.orders.watch import OrderWatcher
 
 Placed = PlacedOrder | IdempotencyKeyReused
 
 
 class OrderDesk:
-    def __init__(self, context: ServiceContext, max_batch: int = 256) -> None:
+    def __init__(self, context: ServiceContext, watcher: OrderWatcher, max_batch: int = 256) -> None:
         self._context = context
+        self.watcher = watcher  # long polls of the same process
         self._placing: Coalescer[Placement, PlacedOrder] = Coalescer(
             self._place, max_batch=max_batch, name="orders-place"
         )
