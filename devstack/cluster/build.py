@@ -14,6 +14,7 @@ compiled with `gcc -static`. Later calls only compare stamp files: no `go`, no n
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -36,6 +37,12 @@ COREDNS_VERSION = "v1.15.0"
 BUILDX_VERSION = "v0.38.2"
 REGISTRY_VERSION = "v3.1.0"
 CRICTL_VERSION = "v1.37.0"
+# The developer loop and the observability of the local cluster (see each tool below for why that version).
+SKAFFOLD_VERSION = "v2.19.0"
+COMPOSE_VERSION = "v2.40.3"
+PROMETHEUS_VERSION = "v0.316.0"  # the Go module of Prometheus 3.16.0
+JAEGER_VERSION = "v1.76.0"  # the module's tags stay v1; cmd/jaeger is Jaeger v2 (2.13.0)
+KEDA_VERSION = "v2.21.0"
 # The modules declare `go 1.26.0`; an older toolchain would try to download a newer one.
 MIN_GO = (1, 26)
 # Bump when the way a binary is built changes (flags, stamps) so cached binaries get rebuilt.
@@ -66,7 +73,12 @@ class GoTool:
     version: str
     packages: dict[str, str]  # binary name -> main package
     ldflags_x: dict[str, str] = field(default_factory=dict)
+    # "module" or "module version" -> "module version": the throwaway module's replace directives.
     replaces: dict[str, str] = field(default_factory=dict)
+    # Go ignores a dependency's replace directives; a tool whose graph only resolves with them gets them copied.
+    inherit_replaces: bool = False
+    # The checksum database has no entry for some tags the module proxy serves (skaffold's, e.g.).
+    nosumdb: bool = False
 
     @property
     def stamp(self) -> str:
@@ -117,7 +129,30 @@ def staging_replaces(go_mod: str, version: str) -> dict[str, str]:
     tag: k8s.io/kubernetes v1.X.Y ships k8s.io/<staging> v0.X.Y.
     """
     staging = "v0." + version.removeprefix("v1.")
-    return {m: staging for m in re.findall(r"^\s+(k8s\.io/[\w.-]+) v0\.0\.0$", go_mod, re.M)}
+    return {m: f"{m} {staging}" for m in re.findall(r"^\s+(k8s\.io/[\w.-]+) v0\.0\.0$", go_mod, re.M)}
+
+
+_REPLACE = re.compile(r"^\s*(?:replace\s+)?(\S+(?: v\S+)?)\s+=>\s+(\S+ v\S+)\s*(?://.*)?$")
+
+
+def module_replaces(go_mod: str) -> dict[str, str]:
+    """A go.mod's replace directives (single lines and blocks) that name a module version; local paths cannot
+    be copied into another module and are left out."""
+    replaces: dict[str, str] = {}
+    in_block = False
+    for line in go_mod.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("replace ("):
+            in_block = True
+            continue
+        if in_block and stripped == ")":
+            in_block = False
+            continue
+        if in_block or stripped.startswith("replace "):
+            found = _REPLACE.match(stripped)
+            if found:
+                replaces[found[1]] = found[2]
+    return replaces
 
 
 def kubernetes_stamps(version: str, released: str) -> dict[str, str]:
@@ -186,6 +221,53 @@ CRICTL = GoTool(
     {"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
     {"sigs.k8s.io/cri-tools/pkg/version.Version": CRICTL_VERSION},
 )
+# skaffold: the proxy serves v2.19.0 (not v2.16.2-v2.21.0), the first whose schema is v4beta13; its go.mod pins
+# k8s.io/* v0.33 and buildpacks by replace, and sum.golang.org has no entry for the tag.
+SKAFFOLD = GoTool(
+    "skaffold",
+    "github.com/GoogleContainerTools/skaffold/v2",
+    SKAFFOLD_VERSION,
+    {"skaffold": "github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold"},
+    {"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version": SKAFFOLD_VERSION},
+    inherit_replaces=True,
+    nosumdb=True,
+)
+# Compose v2 as a Docker CLI plugin (cli-plugins/docker-compose), for the compose.yaml of Docker-only users.
+COMPOSE = GoTool(
+    "compose",
+    "github.com/docker/compose/v2",
+    COMPOSE_VERSION,
+    {"docker-compose": "github.com/docker/compose/v2/cmd"},
+    {"github.com/docker/compose/v2/internal.Version": COMPOSE_VERSION},
+)
+PROMETHEUS = GoTool(
+    "prometheus",
+    "github.com/prometheus/prometheus",
+    PROMETHEUS_VERSION,
+    {
+        "prometheus": "github.com/prometheus/prometheus/cmd/prometheus",
+        "promtool": "github.com/prometheus/prometheus/cmd/promtool",
+    },
+    {"github.com/prometheus/common/version.Version": "3.16.0"},
+)
+JAEGER = GoTool(
+    "jaeger",
+    "github.com/jaegertracing/jaeger",
+    JAEGER_VERSION,
+    {"jaeger": "github.com/jaegertracing/jaeger/cmd/jaeger"},
+    {"github.com/jaegertracing/jaeger/internal/version.latestVersion": "v2.13.0"},
+    inherit_replaces=True,
+)
+# KEDA's operator and metrics API server, for the side-by-side scaler bench: their own module graph (k8s.io/api
+# v0.36, never linked with our 1.37 code), which resolves only with KEDA's nexus-proto-annotations replace.
+KEDA = GoTool(
+    "keda",
+    "github.com/kedacore/keda/v2",
+    KEDA_VERSION,
+    {"keda": "github.com/kedacore/keda/v2/cmd/operator", "keda-adapter": "github.com/kedacore/keda/v2/cmd/adapter"},
+    {"github.com/kedacore/keda/v2/version.Version": KEDA_VERSION},
+    inherit_replaces=True,
+)
 KUBERNETES = kubernetes_tool()
 
 # What the bare control plane needs, and what a node needs besides (the registry is optional: --registry).
@@ -198,7 +280,7 @@ def go_mod_text(tool: GoTool) -> str:
     """A throwaway main module that only requires the tool's module, so `go build <package>` resolves it."""
     lines = [f"module orderflow.local/build/{tool.name}", "", "go 1.26", "", f"require {tool.module} {tool.version}"]
     if tool.replaces:
-        lines += ["", "replace (", *(f"\t{m} => {m} {v}" for m, v in sorted(tool.replaces.items())), ")"]
+        lines += ["", "replace (", *(f"\t{old} => {new}" for old, new in sorted(tool.replaces.items())), ")"]
     return "\n".join(lines) + "\n"
 
 
@@ -271,15 +353,17 @@ def build_lock() -> Iterator[None]:
 
 
 def _resolve(go: _Go, tool: GoTool, src: Path) -> GoTool:
-    """The kubernetes tool needs its module's go.mod (replaces) and release time (stamps) before it builds."""
-    if tool.name != "kubernetes":
+    """What only the module's own go.mod tells: the kubernetes tool's replaces and release time (stamps), an
+    inheriting tool's replaces."""
+    if tool.name != "kubernetes" and not tool.inherit_replaces:
         return tool
     src.mkdir(parents=True, exist_ok=True)
-    if not (src / "go.mod").exists():
-        (src / "go.mod").write_text(f"module orderflow.local/build/{tool.name}\n\ngo 1.26\n")
+    (src / "go.mod").write_text(f"module orderflow.local/build/{tool.name}\n\ngo 1.26\n")
     info = go.download(tool.module, tool.version, src)
-    released = json.loads(Path(info["Info"]).read_text())["Time"]
-    return kubernetes_tool(Path(info["GoMod"]).read_text(), released)
+    go_mod = Path(info["GoMod"]).read_text()
+    if tool.name == "kubernetes":
+        return kubernetes_tool(go_mod, json.loads(Path(info["Info"]).read_text())["Time"])
+    return dataclasses.replace(tool, replaces=module_replaces(go_mod) | tool.replaces)
 
 
 def _build(go: _Go, tool: GoTool) -> None:
@@ -308,7 +392,8 @@ def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print
         for tool in tools:
             if is_current(tool):  # another process may have built it while this one waited for the lock
                 continue
-            go = _Go(exe, go_env(), cache_root() / "logs" / f"build-{tool.name}.log")
+            env = go_env() | ({"GONOSUMDB": tool.module} if tool.nosumdb else {})
+            go = _Go(exe, env, cache_root() / "logs" / f"build-{tool.name}.log")
             log(f"building {tool.name} {tool.version} from Go sources, once (log: {go.log_file})")
             started = time.monotonic()
             _build(go, tool)

@@ -20,6 +20,22 @@ class CrdError(RuntimeError):
 
 
 STRIMZI_VERSION = "1.2.0"
+# The Prometheus Operator's ServiceMonitor, PodMonitor and PrometheusRule; the Gateway API's standard channel.
+PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
+GATEWAY_API_VERSION = "v1.7.0"
+
+
+def vendored_crds_dir(name: str, version: str) -> Path:
+    """k8s/vendor/<name>-<version>/crds: CRDs copied unchanged from their projects (see each README)."""
+    return _REPO_ROOT / "k8s" / "vendor" / f"{name}-{version}" / "crds"
+
+
+def prometheus_operator_crds() -> list[dict[str, Any]]:
+    return load_crds(vendored_crds_dir("prometheus-operator", PROMETHEUS_OPERATOR_VERSION))
+
+
+def gateway_api_crds() -> list[dict[str, Any]]:
+    return load_crds(vendored_crds_dir("gateway-api", GATEWAY_API_VERSION))
 
 
 def strimzi_crds_dir() -> Path:

@@ -9,52 +9,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from devstack.cluster.controlplane import ControlPlane
-from devstack.cluster.crds import install_crds, load_crds
+from devstack.cluster.crds import gateway_api_crds, install_crds, load_crds, prometheus_operator_crds
 from tests.apiserver.helm import CHART, CI_VALUES, OPERATOR_CRDS, Helm, Manifest, api_path, documents, pod_specs
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(1200)]
-
-
-def _stand_in_crd(kind: str, plural: str) -> dict[str, Any]:
-    """A Prometheus Operator kind with an open schema: the real CRDs come with that operator's own chart."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
-        "spec": {
-            "group": "monitoring.coreos.com",
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                        }
-                    },
-                }
-            ],
-        },
-    }
 
 
 def _prepare(kube_api: ControlPlane, values: Path) -> None:
     """Install the CRDs a values file needs beyond Strimzi's (the operator chart's own CRD is in the repository)."""
     text = values.read_text()
     with kube_api.client() as client:
-        if "serviceMonitor" in text:
-            crds = [_stand_in_crd("ServiceMonitor", "servicemonitors"), _stand_in_crd("PodMonitor", "podmonitors")]
-            install_crds(client, crds)
+        if "serviceMonitor" in text or "prometheusRule" in text:
+            install_crds(client, prometheus_operator_crds())
+        if "gateway" in text:
+            install_crds(client, gateway_api_crds())
         if "autoscaler" in text:
             assert OPERATOR_CRDS, "charts/orderflow-operator/crds/ holds the ConsumerScaler CRD"
             # Applied only when missing: a second field manager on the CRD would make the operator chart's own

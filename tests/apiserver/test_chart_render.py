@@ -49,7 +49,7 @@ def matrix(helm: Helm) -> dict[str, list[Manifest]]:
 
 
 def test_the_values_matrix_covers_every_deployment_shape() -> None:
-    assert set(CI) == {"default", "external-kafka", "observability", "external-postgresql", "autoscaler"}
+    assert set(CI) == {"default", "external-kafka", "observability", "external-postgresql", "autoscaler", "exposed"}
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
@@ -257,7 +257,9 @@ def test_every_pod_runs_restricted(matrix: dict[str, list[Manifest]], case: str)
     assert specs
     for owner, spec in specs:
         where = f"{owner['kind']} {owner['metadata']['name']}"
-        assert spec["automountServiceAccountToken"] is False, where
+        # Only the bundled Prometheus reads the API (service discovery, through read-only Roles).
+        discovers = owner["metadata"]["labels"].get("app.kubernetes.io/component") == "prometheus"
+        assert spec["automountServiceAccountToken"] is discovers, where
         assert spec["securityContext"]["runAsNonRoot"] is True, where
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
         for container in [*spec.get("initContainers", []), *spec["containers"]]:
@@ -334,7 +336,9 @@ def test_observability_exports_traces_to_the_bundled_collector(matrix: dict[str,
     assert config["service"]["pipelines"]["traces"]["exporters"] == ["otlp/jaeger"]
     assert config["exporters"]["otlp/jaeger"]["endpoint"] == "of-orderflow-jaeger:4317"
     monitor = named(manifests, "ServiceMonitor", "of-orderflow")
-    assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "http", "path": "/metrics", "interval": "30s", "honorLabels": True}
+    ]
     assert _env(named(matrix["default"], "Deployment", "of-orderflow-payments"))["OTEL_TRACES_EXPORTER"] == "none"
 
 
@@ -345,16 +349,18 @@ def test_autoscaled_deployments_leave_replicas_to_the_consumer_scaler(matrix: di
     scaler = named(manifests, "ConsumerScaler", "of-orderflow-inventory")["spec"]
     assert scaler["scaleTargetRef"]["name"] == "of-orderflow-inventory"
     assert scaler["consumerGroup"] == "inventory"
-    assert scaler["topics"] == sorted(_inputs("inventory"))
+    # Its inputs and their retry topics: a record waiting on a retry topic is lag too.
+    assert scaler["topics"] == sorted(SERVICES["inventory"].subscriptions(3))
     assert scaler["strimzi"] == {
         "cluster": "of-orderflow-kafka",
         "listener": "scram",
         "kafkaUser": "of-orderflow-scaler",
     }
+    measured = {*SERVICES["inventory"].subscriptions(3), *SERVICES["payments"].subscriptions(3)}
     assert _acls(manifests, "of-orderflow-scaler") == {
         ("group", "inventory"): {"Describe"},
         ("group", "payments"): {"Describe"},
-        ("topic", "orders"): {"Describe"},
+        **{("topic", topic): {"Describe"} for topic in measured},
     }
 
 

@@ -61,3 +61,58 @@ service:
 - name: OTEL_LOGS_EXPORTER
   value: none
 {{- end -}}
+
+{{/* The bundled Prometheus' configuration. Args: root, namespaces. */}}
+{{- define "orderflow.prometheus.config" -}}
+{{- $p := .root.Values.observability.prometheus -}}
+global:
+  scrape_interval: {{ $p.scrapeInterval }}
+  evaluation_interval: {{ $p.evaluationInterval }}
+rule_files: [/etc/prometheus/orderflow-alerts.yaml, /etc/prometheus/orderflow-targets.yaml]
+scrape_configs:
+  # What observability.serviceMonitor selects, with the labels the Prometheus Operator gives its targets.
+  - job_name: orderflow
+    # The metrics' own labels win (service="orders", a ConsumerScaler's namespace), as with honorLabels.
+    honor_labels: true
+    kubernetes_sd_configs:
+      - role: endpoints
+        namespaces:
+          names: {{ toJson .namespaces }}
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_service_label_orderflow_io_metrics]
+        regex: "true"
+        action: keep
+      - source_labels: [__meta_kubernetes_endpoint_port_name]
+        regex: http|metrics
+        action: keep
+      - {source_labels: [__meta_kubernetes_namespace], target_label: namespace}
+      - {source_labels: [__meta_kubernetes_service_name], target_label: service}
+      - {source_labels: [__meta_kubernetes_service_name], target_label: job}
+      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+      - {source_labels: [__meta_kubernetes_pod_container_name], target_label: container}
+      - {source_labels: [__meta_kubernetes_endpoint_port_name], target_label: endpoint}
+  - job_name: prometheus
+    static_configs:
+      - targets: ["localhost:9090"]
+{{- end -}}
+
+{{/*
+One "no pod is up" alert per service: `absent(up == 1)` fires as well when the Deployment has no pod left to
+scrape (scaled to zero by hand, every pod crash-looping out of its endpoints), which `up == 0` never sees.
+Rendered, not a plain file, because it names this release's Services.
+*/}}
+{{- define "orderflow.prometheus.targetRules" -}}
+groups:
+  - name: orderflow-targets
+    rules:
+      {{- range $name := keys .Values.services | sortAlpha }}
+      {{- $service := include "orderflow.componentName" (dict "root" $ "suffix" $name) }}
+      - alert: OrderflowServiceDown
+        expr: absent(up{namespace={{ $.Release.Namespace | quote }}, service={{ $service | quote }}} == 1)
+        for: 2m
+        labels: {severity: critical, namespace: {{ $.Release.Namespace | quote }}, service: {{ $service | quote }}}
+        annotations:
+          summary: {{ printf "No %s pod is up: nothing serves its API or consumes its inputs" $name | quote }}
+          runbook: "README, Operating it: lag is growing"
+      {{- end }}
+{{- end -}}

@@ -43,8 +43,44 @@ def test_every_tool_shares_one_module_and_build_cache(cache: Path) -> None:
 
 def test_staging_modules_map_to_their_published_tags() -> None:
     assert build.staging_replaces(KUBERNETES_GO_MOD, "v1.37.2") == {
-        "k8s.io/api": "v0.37.2",
-        "k8s.io/client-go": "v0.37.2",
+        "k8s.io/api": "k8s.io/api v0.37.2",
+        "k8s.io/client-go": "k8s.io/client-go v0.37.2",
+    }
+
+
+def test_a_modules_versioned_replaces_are_copied_and_local_paths_left_out() -> None:
+    go_mod = """module example.com/tool
+
+replace github.com/alessio/shellescape => github.com/alessio/shellescape v1.4.2
+
+// a comment
+replace k8s.io/api => k8s.io/api v0.33.4 // held back
+
+replace github.com/nexus-rpc/nexus-proto-annotations v0.1.0 => github.com/nexus-rpc/nexus-proto-annotations v0.1.1-0
+
+replace (
+\tgithub.com/a/b => github.com/c/b v1.0.0
+\tgithub.com/local/x => ./x
+)
+
+require github.com/spf13/cobra v1.9.1
+"""
+    assert build.module_replaces(go_mod) == {
+        "github.com/alessio/shellescape": "github.com/alessio/shellescape v1.4.2",
+        "k8s.io/api": "k8s.io/api v0.33.4",
+        "github.com/nexus-rpc/nexus-proto-annotations v0.1.0": "github.com/nexus-rpc/nexus-proto-annotations v0.1.1-0",
+        "github.com/a/b": "github.com/c/b v1.0.0",
+    }
+
+
+def test_inherited_replaces_go_into_the_throwaway_module() -> None:
+    tool = build.GoTool("t", "example.com/t", "v1.0.0", {"t": "example.com/t/cmd/t"}, replaces={"a/b v1": "a/b v2"})
+    assert "\ta/b v1 => a/b v2\n" in build.go_mod_text(tool)
+    assert build.SKAFFOLD.inherit_replaces
+    assert build.SKAFFOLD.nosumdb, "sum.golang.org has no entry for skaffold v2.19.0"
+    assert build.KEDA.packages == {
+        "keda": "github.com/kedacore/keda/v2/cmd/operator",
+        "keda-adapter": "github.com/kedacore/keda/v2/cmd/adapter",
     }
 
 
