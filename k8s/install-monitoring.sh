@@ -7,13 +7,13 @@
 set -euo pipefail
 
 KPS_VERSION="${KPS_VERSION:-75.0.0}"
-KPS_CHART="${KPS_CHART:-oci://ghcr.io/prometheus-community/charts/kube-prometheus-stack}"
+KPS_REPO="${KPS_REPO:-https://prometheus-community.github.io/helm-charts}"
 CONTEXT="kind-orderflow"
 [[ "${1:-}" == "--context" ]] && CONTEXT="$2"
 
 command -v helm >/dev/null || { echo "install-monitoring: helm is not on PATH" >&2; exit 2; }
 
-helm upgrade --install kube-prometheus-stack "$KPS_CHART" \
+helm upgrade --install kube-prometheus-stack kube-prometheus-stack --repo "$KPS_REPO" \
   --version "$KPS_VERSION" \
   --kube-context "$CONTEXT" \
   --namespace monitoring --create-namespace \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Strimzi 1.2.0 cluster operator from its own Helm chart (OCI, quay.io/strimzi-helm), watching the
+# Installs the Strimzi 1.2.0 cluster operator from its own Helm chart (Strimzi's chart repository), watching the
 # application namespace. charts/orderflow creates only Strimzi custom resources; this is the operator that
 # reconciles them. Needs helm and a kube context (default: kind-orderflow).
 #
@@ -7,7 +7,7 @@
 set -euo pipefail
 
 STRIMZI_VERSION="${STRIMZI_VERSION:-1.2.0}"
-STRIMZI_CHART="${STRIMZI_CHART:-oci://quay.io/strimzi-helm/strimzi-kafka-operator}"
+STRIMZI_REPO="${STRIMZI_REPO:-https://strimzi.io/charts/}"
 CONTEXT="kind-orderflow"
 APP_NAMESPACE="orderflow"
 OPERATOR_NAMESPACE="strimzi"
@@ -23,7 +23,7 @@ done
 command -v helm >/dev/null || { echo "install-strimzi: helm is not on PATH (orderflow k8s build puts one in ~/.cache/orderflow/k8s-*/bin)" >&2; exit 2; }
 
 # The restricted pod security provider makes Strimzi's own pods pass the namespace's "restricted" enforcement.
-helm upgrade --install strimzi "$STRIMZI_CHART" \
+helm upgrade --install strimzi strimzi-kafka-operator --repo "$STRIMZI_REPO" \
   --version "$STRIMZI_VERSION" \
   --kube-context "$CONTEXT" \
   --namespace "$OPERATOR_NAMESPACE" --create-namespace \

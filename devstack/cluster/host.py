@@ -208,6 +208,12 @@ def remove_host_paths(state: Path) -> None:
         results.unlink(missing_ok=True)
     empty = ["/var/lib/kubelet/device-plugins", "/var/lib/kubelet", "/var/lib/cni/results", "/var/lib/cni"]
     if not SYSTEM_CONTAINERD_SOCK.exists():  # no containerd of the machine: the shim sockets and runc root are ours
+        # What a node killed before it could tear its pods down leaves (our daemons are stopped by now): the
+        # loopback plugin's results, the shims' sockets and runc's container states.
+        for results in Path("/var/lib/cni/results").glob("cni-loopback-*"):
+            results.unlink(missing_ok=True)
+        for stale in ("/run/containerd/s", "/run/containerd/runc/k8s.io", "/run/containerd/runc/moby"):
+            shutil.rmtree(stale, ignore_errors=True)
         empty += [
             "/run/containerd/s",
             "/run/containerd/runc/k8s.io",

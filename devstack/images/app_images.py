@@ -1,6 +1,6 @@
 """The four orderflow images, built with BuildKit (buildx, "docker" driver) from the real Dockerfiles.
 
-PYTHON_IMAGE and UV_IMAGE are the local ones (devstack.images.base): public registries cannot be reached. A
+PYTHON_IMAGE is the local one (devstack.images.base): public registries cannot be reached. A
 rebuild reuses BuildKit's layer cache and its `--mount=type=cache` uv cache, so only what changed runs again;
 `Engine.load` then moves only images whose id changed into the node.
 """
@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("orders", "inventory", "payments")
 
 Log = Callable[[str], None]
-# The Dockerfiles' base image arguments; "{python}" and "{uv}" stand for the local images.
-BASES = {"PYTHON_IMAGE": "{python}", "UV_IMAGE": "{uv}"}
+# The Dockerfiles' base image argument; "{python}" stands for the local image.
+BASES = {"PYTHON_IMAGE": "{python}"}
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,14 @@ IMAGES: tuple[ImageSpec, ...] = (
     *(ImageSpec(f"orderflow-{s}", "services/Dockerfile", build_args={"SERVICE": s, **BASES}) for s in SERVICES),
     ImageSpec("orderflow-operator", "operators/Dockerfile"),
 )
-# What the chart's bundled PostgreSQL runs here, instead of docker.io/library/postgres (see its Dockerfile).
+# What the chart's bundled PostgreSQL runs here, instead of the official postgres image (see its Dockerfile).
 POSTGRES = ImageSpec("orderflow.local/postgres", "k8s/postgres/Dockerfile", "k8s/postgres", {"BASE_IMAGE": "{python}"})
 POSTGRES_TAG = "15-bookworm"
 
 
-def buildx_argv(spec: ImageSpec, tag: str, python_image: str, uv_image: str, repo: Path = REPO) -> list[str]:
+def buildx_argv(spec: ImageSpec, tag: str, python_image: str, repo: Path = REPO) -> list[str]:
     """`docker buildx build --load`: into dockerd's image store, where `Engine.load` picks it up."""
-    args = {k: v.format(python=python_image, uv=uv_image) for k, v in spec.build_args.items()}
+    args = {k: v.format(python=python_image) for k, v in spec.build_args.items()}
     return [
         "buildx",
         "build",
@@ -64,12 +64,12 @@ def build_all(
     engine: Engine, tag: str, *, log: Log = print, logs: Path, images: tuple[ImageSpec, ...] = IMAGES
 ) -> list[str]:
     """Build every image (sequentially: each build uses every core); their references."""
-    python_image, uv_image = ensure_base_images(engine, log)
+    python_image = ensure_base_images(engine, log)
     refs = []
     for spec in images:
         started = time.monotonic()
         before = engine.image_id(spec.ref(tag))
-        engine.docker(*buildx_argv(spec, tag, python_image, uv_image), log=logs / f"build-{spec.repository}.log")
+        engine.docker(*buildx_argv(spec, tag, python_image), log=logs / f"build-{spec.repository}.log")
         after = engine.image_id(spec.ref(tag))
         change = "unchanged" if before == after else "new"
         log(f"built {spec.ref(tag)} in {time.monotonic() - started:.1f}s ({change}, {(after or '')[:19]})")

@@ -1,5 +1,5 @@
-"""The local base image: a Debian bookworm rootfs with Python from Debian's packages (mmdebstrap), and the uv
-image (FROM scratch, the uv binary the Makefile installs), for the Dockerfiles' PYTHON_IMAGE and UV_IMAGE.
+"""The local base image: a Debian bookworm rootfs with Python from Debian's packages (mmdebstrap), for the
+Dockerfiles' PYTHON_IMAGE.
 
 Public registries cannot be reached here; Debian's mirror can. The machine's extra CA certificates (a TLS
 inspecting proxy's) are copied in and SSL_CERT_FILE set, so pip and uv inside a build trust the same roots.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +26,6 @@ MIRRORS = (
     "deb http://deb.debian.org/debian-security bookworm-security main",
 )
 PYTHON_IMAGE = "orderflow.local/python:3.11-bookworm"
-UV_VERSION = "0.9.30"
-UV_IMAGE = f"orderflow.local/uv:{UV_VERSION}"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 IMAGE_CHANGES = (
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -90,21 +87,9 @@ def ensure_rootfs(log: Log = print) -> Path:
     return out
 
 
-def uv_binary() -> Path:
-    return cache_dir("uv", UV_VERSION) / "bin" / "uv"
-
-
-def ensure_base_images(engine: Engine, log: Log = print) -> tuple[str, str]:
-    """PYTHON_IMAGE and UV_IMAGE in the node's dockerd (imported once per image store)."""
+def ensure_base_images(engine: Engine, log: Log = print) -> str:
+    """PYTHON_IMAGE in the node's dockerd (imported once per image store)."""
     if engine.image_id(PYTHON_IMAGE) is None:
         engine.import_tar(ensure_rootfs(log), PYTHON_IMAGE, IMAGE_CHANGES)
         log(f"imported {PYTHON_IMAGE}")
-    if engine.image_id(UV_IMAGE) is None:
-        uv = uv_binary()
-        if not uv.exists():
-            raise ToolMissing(f"uv {UV_VERSION} is not at {uv}. Fix: `make venv` installs it")
-        with tempfile.TemporaryDirectory() as tmp:
-            shutil.copy2(uv, Path(tmp) / "uv")
-            engine.import_rootfs(Path(tmp), UV_IMAGE, ['ENTRYPOINT ["/uv"]'])
-        log(f"imported {UV_IMAGE}")
-    return PYTHON_IMAGE, UV_IMAGE
+    return PYTHON_IMAGE

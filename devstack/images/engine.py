@@ -67,24 +67,24 @@ class Engine:
             raise ImageError(f"docker import of {archive} gave no image {ref}")
         return image
 
-    def node_images(self) -> dict[str, str]:
-        """Every image the kubelet sees: reference -> image id (config digest), through the CRI."""
+    def node_image_id(self, ref: str) -> str | None:
+        """The image id (config digest) the kubelet finds for `ref`, or None: asked through the CRI, so the
+        reference is resolved exactly as a pod's `image:` is (short names included)."""
         if self.crictl is None:
-            return {}
-        argv = [str(self.crictl), "--image-endpoint", f"unix://{self.containerd_sock}", "images", "-o", "json"]
+            return None
+        argv = [str(self.crictl), "--image-endpoint", f"unix://{self.containerd_sock}", "inspecti", "-o", "json", ref]
         done = _run(argv, self.env(), check=False)
         if done.returncode != 0:
-            return {}
-        images = json.loads(done.stdout or b"{}").get("images") or []
-        return {tag: image["id"] for image in images for tag in image.get("repoTags") or []}
+            return None
+        found: str | None = (json.loads(done.stdout or b"{}").get("status") or {}).get("id")
+        return found
 
     def load(self, refs: Sequence[str], log: Path | None = None) -> list[str]:
         """`docker save | ctr import` of each image whose id the node does not have under that name yet.
 
         Returns the references that were loaded; unchanged ones are skipped (a load takes ~10 s per image).
         """
-        present = self.node_images()
-        stale = [ref for ref in refs if present.get(normalized(ref)) != self.image_id(ref)]
+        stale = [ref for ref in refs if self.node_image_id(ref) != self.image_id(ref)]
         if not stale:
             return []
         save = subprocess.Popen([DOCKER_CLI, "save", *stale], env=self.env(), stdout=subprocess.PIPE)
@@ -98,19 +98,6 @@ class Engine:
         if save.returncode != 0 or imported.returncode != 0:
             raise ImageError(f"loading {', '.join(stale)} into containerd failed: {imported.stderr.decode()[-2000:]}")
         return stale
-
-
-def normalized(ref: str) -> str:
-    """How containerd names an image that docker calls `ref` (docker.io/library/ for short names)."""
-    name = ref
-    first = name.split("/", 1)[0]
-    if "/" not in name:
-        name = f"docker.io/library/{name}"
-    elif "." not in first and ":" not in first and first != "localhost":
-        name = f"docker.io/{name}"
-    if ":" not in name.rsplit("/", 1)[-1] and "@" not in name:
-        name += ":latest"
-    return name
 
 
 def _run(

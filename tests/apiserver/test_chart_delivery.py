@@ -35,9 +35,11 @@ def test_dockerfile_is_multi_stage_pinned_locked_and_non_root(dockerfile: Path) 
     assert not dockerfile.read_text().startswith("# syntax"), "BuildKit would fetch a frontend image (offline here)"
     steps = instructions(dockerfile)
     args = dict(a.split("=", 1) for op, a in steps if op == "ARG" and "=" in a)
-    assert {"PYTHON_IMAGE", "UV_IMAGE"} <= set(args), "the local base is passed through these"
+    assert "PYTHON_IMAGE" in args, "the local base is passed through it"
+    makefile = dict(re.findall(r"^(UV_VERSION) := (\S+)$", (REPO / "Makefile").read_text(), re.M))
+    assert args["UV_VERSION"] == makefile["UV_VERSION"], "the images' uv is the one the lock was made with"
     bases = [args.get(a.split()[0].strip("${}"), a.split()[0]) for op, a in steps if op == "FROM"]
-    assert len(bases) == 3, "uv, build and runtime stages"
+    assert len(bases) == 2, "build and runtime stages"
     for base in bases:
         assert base.partition(":")[2] not in ("", "latest"), f"{base} is not pinned by tag"
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", bases[-1])

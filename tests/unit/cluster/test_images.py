@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from devstack.images import app_images, base
-from devstack.images.engine import normalized
 
 
 def test_the_base_rootfs_is_debian_minbase_with_python_and_the_machines_roots() -> None:
@@ -27,34 +26,19 @@ def test_mmdebstrap_output_must_end_in_tar() -> None:
 def test_each_image_is_the_real_dockerfile_with_the_local_bases() -> None:
     by_name = {spec.repository: spec for spec in app_images.IMAGES}
     assert set(by_name) == {"orderflow-orders", "orderflow-inventory", "orderflow-payments", "orderflow-operator"}
-    argv = app_images.buildx_argv(by_name["orderflow-payments"], "t1", "local/python:3.11", "local/uv:1", Path("/repo"))
+    argv = app_images.buildx_argv(by_name["orderflow-payments"], "t1", "local/python:3.11", Path("/repo"))
     assert argv[:3] == ["buildx", "build", "--load"]
     assert argv[argv.index("-f") + 1] == "/repo/services/Dockerfile"
     assert {
         "--build-arg=SERVICE=payments",
         "--build-arg=PYTHON_IMAGE=local/python:3.11",
-        "--build-arg=UV_IMAGE=local/uv:1",
     } <= set(argv)
     assert argv[-3:] == ["-t", "orderflow-payments:t1", "/repo"]
-    operator = app_images.buildx_argv(by_name["orderflow-operator"], "t1", "p", "u", Path("/repo"))
+    operator = app_images.buildx_argv(by_name["orderflow-operator"], "t1", "p", Path("/repo"))
     assert not [a for a in operator if "SERVICE" in a]
 
 
 def test_postgres_builds_from_its_own_folder_on_the_local_base() -> None:
-    argv = app_images.buildx_argv(app_images.POSTGRES, "15", "local/python:3.11", "local/uv:1", Path("/repo"))
+    argv = app_images.buildx_argv(app_images.POSTGRES, "15", "local/python:3.11", Path("/repo"))
     assert "--build-arg=BASE_IMAGE=local/python:3.11" in argv
     assert argv[-1] == "/repo/k8s/postgres"
-
-
-@pytest.mark.parametrize(
-    ("ref", "name"),
-    [
-        ("orderflow-orders:local", "docker.io/library/orderflow-orders:local"),
-        ("orderflow.local/pause:v1.37.2", "orderflow.local/pause:v1.37.2"),
-        ("someone/image:1", "docker.io/someone/image:1"),
-        ("localhost:5000/orderflow-orders:2", "localhost:5000/orderflow-orders:2"),
-        ("busybox", "docker.io/library/busybox:latest"),
-    ],
-)
-def test_containerd_names_images_like_the_kubelet_asks_for_them(ref: str, name: str) -> None:
-    assert normalized(ref) == name
