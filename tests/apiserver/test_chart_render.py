@@ -305,6 +305,30 @@ def test_migrations_run_in_an_init_container_with_the_same_database(default: lis
         assert _env(named(default, "Deployment", f"of-orderflow-{service}"))["ORDERFLOW_DATABASE_URL"] == url
 
 
+def test_an_external_kafka_gets_its_topics_from_the_service_image_before_any_consumer(
+    matrix: dict[str, list[Manifest]],
+) -> None:
+    defaults, given = (
+        yaml.safe_load((CHART / f).read_text()) for f in ("values.yaml", "ci/external-kafka-values.yaml")
+    )
+    topics = defaults["kafka"]["external"]["topics"] | given["kafka"]["external"].get("topics", {})
+    for service in SERVICES:
+        deployment = named(matrix["external-kafka"], "Deployment", f"of-orderflow-{service}")
+        first, *_ = deployment["spec"]["template"]["spec"]["initContainers"]
+        assert first["name"] == "topics"
+        assert "command" not in first, "the image's own entry point: orderflow-service"
+        assert first["args"] == [
+            "topics",
+            "--partitions",
+            str(topics["partitions"]),
+            "--replication-factor",
+            str(topics["replicationFactor"]),
+        ]
+        env = {e["name"]: e.get("value", e.get("valueFrom")) for e in first["env"]}
+        assert env["ORDERFLOW_CONSUMER__RETRY_LEVELS"] == "3"
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == _env(deployment)["KAFKA_BOOTSTRAP_SERVERS"]
+
+
 def test_external_postgresql_reads_each_url_from_the_existing_secret(matrix: dict[str, list[Manifest]]) -> None:
     manifests = matrix["external-postgresql"]
     assert not of_kind(manifests, "StatefulSet")
