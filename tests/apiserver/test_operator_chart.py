@@ -62,8 +62,25 @@ def test_pod_is_restricted_and_serves_metrics_and_health(helm: Helm) -> None:
     assert env["ORDERFLOW_SCALER_LEASE_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
     assert env["ORDERFLOW_SCALER_IDENTITY"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert {p["name"] for p in container["ports"]} == {"metrics", "health"}
-    assert named(manifests, "Service", "orderflow-operator-metrics")["spec"]["ports"][0]["port"] == 8080
+    service = named(manifests, "Service", "orderflow-operator-metrics")
+    assert service["spec"]["ports"][0] == {"name": "metrics", "port": 8080, "targetPort": "metrics"}
+    # What orderflow's bundled Prometheus and its ServiceMonitor select.
+    assert service["metadata"]["labels"]["orderflow.io/metrics"] == "true"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert not [m for m in manifests if m["kind"] == "ServiceMonitor"], "off by default: it needs the CRDs"
+
+
+def test_an_enabled_service_monitor_scrapes_the_metrics_service(helm: Helm) -> None:
+    manifests = _render(
+        helm, "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.serviceMonitor.labels.release=kps"
+    )
+    monitor = named(manifests, "ServiceMonitor", "orderflow-operator")
+    service = named(manifests, "Service", "orderflow-operator-metrics")
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "30s", "honorLabels": True}
+    ]
 
 
 def test_watch_namespaces_grant_roles_there_and_nothing_cluster_wide(helm: Helm) -> None:
