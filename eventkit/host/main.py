@@ -95,7 +95,7 @@ def serve(
         workers=workers,
         loop="uvloop" if _installed("uvloop") else "asyncio",
         http="httptools" if _installed("httptools") else "h11",
-        access_log=False,  # a log line per request costs more than the request at load-test rates
+        access_log=False,  # eventkit's own request line (ORDERFLOW_ACCESS_LOG) carries the trace and the order
         log_level=log_level,
         log_config=None,  # uvicorn's lines go through the process's structured logging like all others
         # In-flight requests (long polls included) get this long after SIGTERM before the lifespan shutdown.

@@ -22,4 +22,5 @@ class ServiceSettings(BaseSettings):
     )
     relay_enabled: bool = Field(True, description="Publish this service's outbox (one leader per database)")
     consumer_enabled: bool = Field(True, description="Consume and handle this service's input topics")
+    access_log: bool = Field(True, description="One JSON line per HTTP request (probes and /metrics excepted)")
     consumer: ConsumerOptions = Field(default_factory=ConsumerOptions)
