@@ -11,18 +11,24 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 # What FastAPI raises when the body could not even be decoded (fastapi/routing.py).
 _UNPARSEABLE_BODY = "There was an error parsing the body"
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 
-def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document gives the paths matching `path` (HEAD with GET, as Starlette serves it).
+
+    Read from the document rather than the routes: included routers hide their routes behind wrappers.
+    """
     methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    for template, operations in app.openapi()["paths"].items():
+        if compile_path(template)[0].fullmatch(path):
+            methods |= {method.upper() for method in operations if method.upper() in _METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
 
 
@@ -35,7 +41,7 @@ def install_http_contract(app: FastAPI) -> None:
             ]
             return JSONResponse({"detail": detail}, status_code=422)
         if error.status_code == 405:
-            allow = ", ".join(allowed_methods(app, request))
+            allow = ", ".join(allowed_methods(app, request.url.path))
             return JSONResponse({"detail": error.detail}, status_code=405, headers={"Allow": allow})
         return await http_exception_handler(request, error)
 

@@ -373,6 +373,8 @@ def test_autoscaled_deployments_leave_replicas_to_the_consumer_scaler(matrix: di
     scaler = named(manifests, "ConsumerScaler", "of-orderflow-inventory")["spec"]
     assert scaler["scaleTargetRef"]["name"] == "of-orderflow-inventory"
     assert scaler["consumerGroup"] == "inventory"
+    # The consumers start from the earliest offset; a scaler counting from `latest` would never wake a new group.
+    assert scaler["offsetResetPolicy"] == "earliest"
     # Its inputs and their retry topics: a record waiting on a retry topic is lag too.
     assert scaler["topics"] == sorted(SERVICES["inventory"].subscriptions(3))
     assert scaler["strimzi"] == {

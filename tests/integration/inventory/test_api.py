@@ -67,3 +67,14 @@ async def test_an_sku_as_long_as_everywhere_fits_and_a_longer_one_is_422(client:
 
 async def test_the_service_is_ready_without_a_consumer(client: httpx.AsyncClient) -> None:
     assert (await client.get("/readyz")).json() == {"status": "ready", "problems": {}}
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "DELETE", "PATCH"])
+async def test_a_method_the_path_lacks_is_405_listing_every_method_it_has(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    # The methods come from the OpenAPI document: FastAPI's included routers hide their routes' methods.
+    response = await client.request(method, "/stock/MUG-RED")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, PUT"
