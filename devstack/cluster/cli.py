@@ -300,6 +300,9 @@ def install(
     namespace: Annotated[str, typer.Option(help="Namespace of the platform")] = "orderflow",
     release: Annotated[str, typer.Option(help="Helm release name")] = "orderflow",
     test: Annotated[bool, typer.Option(help="Run `helm test` afterwards")] = True,
+    observability: Annotated[
+        bool, typer.Option(help="Also the chart's Jaeger and Prometheus (k8s/observability-values.yaml)")
+    ] = False,
 ) -> None:
     """The whole platform on the node: images, Kafka on the node IP, both charts, topics; then `helm test`."""
     from devstack.cluster import platform
@@ -307,7 +310,12 @@ def install(
     the_node = _require_node(state_dir)
     try:
         installed = platform.install(
-            the_node, namespace=namespace, release=release, tag=tag, log=lambda line: console.print(line)
+            the_node,
+            namespace=namespace,
+            release=release,
+            tag=tag,
+            observability=observability,
+            log=lambda line: console.print(line),
         )
         if test:
             console.print(platform.helm_test(the_node, installed), markup=False)

@@ -475,7 +475,7 @@ def _write_configs(node: Node) -> None:
         plugin.symlink_to(BUILDX.binary("docker-buildx"))
 
 
-def _load_scratch_image(node: Node, ref: str, files: dict[str, Path], entrypoint: str) -> None:
+def load_scratch_image(node: Node, ref: str, files: dict[str, Path], entrypoint: str) -> None:
     """A FROM-scratch image of a few host files, imported into dockerd and loaded into containerd."""
     import shutil
     import tempfile
@@ -565,7 +565,7 @@ def _bring_up(node: Node, pause: Path, log: Log, started: float) -> None:
         if spec.name == "kubelet":
             (layout.cni_conf_dir / "10-orderflow.conflist").write_text(cfg.cni_conflist(layout, net))
             host.accept_pod_traffic()
-            _load_scratch_image(node, cfg.PAUSE_IMAGE, {"pause": pause}, "/pause")
+            load_scratch_image(node, cfg.PAUSE_IMAGE, {"pause": pause}, "/pause")
         node._start(spec, log)
         took = node.wait(spec.name, lambda s=spec.name: node.healthy(s), spec.timeout)  # type: ignore[misc]
         log(f"{spec.name} ready in {took:.1f}s")
@@ -574,7 +574,7 @@ def _bring_up(node: Node, pause: Path, log: Log, started: float) -> None:
     host.accept_pod_traffic()  # a restarted dockerd rebuilt its chains
     ca = Path("/etc/ssl/certs/ca-certificates.crt")
     files = {"coredns": COREDNS.binary("coredns"), **({"etc/ssl/certs/ca-certificates.crt": ca} if ca.exists() else {})}
-    _load_scratch_image(node, addons.COREDNS_IMAGE, files, "/coredns")
+    load_scratch_image(node, addons.COREDNS_IMAGE, files, "/coredns")
     for i in range(addons.VOLUMES):
         (layout.volumes / f"pv-{i}").mkdir(parents=True, exist_ok=True)
     _apply(node, [*addons.coredns_manifests(), *addons.storage_manifests(layout.volumes, net.node_name)])

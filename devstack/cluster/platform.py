@@ -24,6 +24,7 @@ import yaml
 
 from devstack.cluster.build import HELM
 from devstack.cluster.node import Node, recycle_volumes
+from devstack.cluster.observability import OBSERVABILITY_VALUES, ensure_observability_images
 from devstack.images import app_images
 from devstack.kafka.broker import BrokerState
 
@@ -141,12 +142,18 @@ def install(
     build: bool = True,
     values: Sequence[Path | str] = (LOCAL_VALUES,),
     settings: Mapping[str, str] | None = None,
+    observability: bool = False,
     log: Log = print,
 ) -> Installed:
-    """Images, broker, namespace, operator chart, then the application chart; waits for every pod Ready."""
+    """Images, broker, namespace, operator chart, then the application chart; waits for every pod Ready.
+
+    `observability`: also the chart's Jaeger and Prometheus, from images of their Go builds."""
     started = time.monotonic()
     if build:
         ensure_images(node, tag, log)
+    if observability:
+        ensure_observability_images(node, log)
+        values = (*values, OBSERVABILITY_VALUES)
     broker = ensure_broker(node, log)
     node.kubectl("apply", "-f", "-", input=yaml.safe_dump(namespace_manifest(namespace)))
     recycle_volumes(node)
@@ -158,6 +165,8 @@ def install(
             "image.tag": tag,
             "image.pullPolicy": "Never",
             "strimzi.enabled": "false",
+            # Only this install's namespace: another install on the node has an operator of its own.
+            "watchNamespaces[0]": namespace,
             f"podAnnotations.{IMAGE_ID_ANNOTATION}": ids["orderflow-operator"],
         }
         helm(node, *helm_upgrade_argv(operator_release, OPERATOR_CHART, namespace, settings=operator_settings))

@@ -29,7 +29,7 @@ from eventkit.host.settings import ServiceSettings
 from eventkit.messaging import MessagingTables
 from eventkit.observability.accesslog import AccessLog
 from eventkit.observability.instrument import instrument_app, instrument_engine
-from eventkit.observability.metrics import HttpMetrics, metrics_router
+from eventkit.observability.metrics import HttpMetrics, metrics_router, start_at_zero
 from eventkit.producer import EventProducer, Publisher
 from eventkit.relay import OutboxRelay
 from eventkit.settings import KafkaSettings
@@ -117,12 +117,20 @@ def create_app(
 
 async def _start_messaging(context: ServiceContext, spec: ServiceSpec, settings: ServiceSettings) -> None:
     name = spec.service.name
+    consuming = settings.consumer_enabled and bool(spec.handlers)
+    start_at_zero(
+        name,
+        context.kafka.topic(spec.service.topic),
+        [event.TYPE for event in spec.service.publishes] if settings.relay_enabled else [],
+        context.kafka.topic(name) if consuming else None,
+        [event.TYPE for event in spec.service.handles],
+    )
     if settings.relay_enabled:
         relay = OutboxRelay(context.engine, spec.tables.outbox, context.publisher, name=name, topic=context.kafka.topic)
         context.relay = relay
         context.tasks.append(asyncio.create_task(relay.run(), name=f"{name}-relay"))
         context.tasks.append(asyncio.create_task(relay.report_backlog(), name=f"{name}-backlog"))
-    if settings.consumer_enabled and spec.handlers:
+    if consuming:
         context.consumer = EventConsumer(
             context.kafka,
             service=spec.service,

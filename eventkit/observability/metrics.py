@@ -7,7 +7,7 @@ because tests run all three services in one process; in a pod the label is const
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -42,6 +42,21 @@ OUTBOX_OLDEST_AGE = Gauge(
     "orderflow_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row (0 when empty)", ["service"]
 )
 RELAY_LEADER = Gauge("orderflow_relay_leader", "1 while this process's outbox relay holds the lock", ["service"])
+
+
+def start_at_zero(
+    service: str, topic: str, publishes: Iterable[str], group: str | None, handles: Iterable[str]
+) -> None:
+    """The outcome series a dashboard rates or divides, created at 0 when the service starts: `rate()` of a
+    failure that never happened then reads 0 instead of "no data", and a first failure shows as an increase."""
+    for event_type in publishes:
+        for outcome in ("ok", "error"):
+            EVENTS_PRODUCED.labels(service, topic, event_type, outcome)
+    if group is not None:
+        for event_type in handles:
+            for outcome in ("processed", "duplicate", "failed"):
+                EVENTS_CONSUMED.labels(group, event_type, outcome)
+
 
 # Probes and scrapes would drown the traffic that matters; they are neither measured nor traced.
 UNOBSERVED_PATHS = frozenset({"/livez", "/readyz", "/metrics"})

@@ -49,6 +49,10 @@ def observe(namespace: str, name: str, lags: Sequence[PartitionLag], produce: fl
         _child(PARTITION_LAG, namespace, name, p.topic, str(p.partition)).set(p.lag)
     _child(PRODUCE_RATE, namespace, name).set(produce)
     _child(CONSUME_RATE, namespace, name).set(consume)
+    # Counters at 0 from the first poll: increase() of a scale or an error that never happened reads 0, not "no data".
+    for direction in ("up", "down"):
+        _child(SCALES, namespace, name, direction)
+    _child(KAFKA_ERRORS, namespace, name)
 
 
 def decided(namespace: str, name: str, reason: str, current: int, desired: int) -> None:

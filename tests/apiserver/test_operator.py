@@ -164,14 +164,14 @@ async def test_groups_without_commits_follow_offset_reset_policy_from_the_log_st
             await k8s.scaler(
                 scaler(name, name, group_name(), kafka.bootstrap_servers, offsetResetPolicy=name, **common)
             )
-        earliest = await eventually(lambda: _with_desired(k8s, "earliest", 3), timeout=10)
+        earliest = await eventually(lambda: _with_desired(k8s, "earliest", 3), timeout=90)
         assert {p["partition"]: (p["lag"], p["source"]) for p in earliest["partitions"]} == {
             0: (5, "earliest"),
             1: (10, "earliest"),
             2: (0, "earliest"),
         }
         assert await k8s.replicas("earliest") == 3  # ceil(15 / 5), not ceil(40 / 5)
-        latest = await eventually(lambda: _polled(k8s, "latest"), timeout=10)
+        latest = await eventually(lambda: _polled(k8s, "latest"), timeout=90)
         assert latest["lag"] == 0
         assert latest["desiredReplicas"] == 1
         assert {p["source"] for p in latest["partitions"]} == {"latest"}
@@ -186,7 +186,7 @@ async def test_no_topics_and_no_commits_measures_nothing_and_holds(
         k8s = Cluster(client, namespace)
         await k8s.deployment("idle", replicas=2)
         await k8s.scaler(scaler("idle", "idle", group_name(), kafka.bootstrap_servers, lagPerReplica=1))
-        ready = await eventually(lambda: _condition_reason(k8s, "idle", "Ready", "NoTopics"), timeout=10)
+        ready = await eventually(lambda: _condition_reason(k8s, "idle", "Ready", "NoTopics"), timeout=90)
         assert ready["status"] == "False"
         await after_polls(namespace, "idle")
         assert await k8s.replicas("idle") == 2
@@ -214,7 +214,7 @@ async def test_an_hpa_on_the_same_target_blocks_scaling_with_a_condition(
         await k8s.deployment("payments", replicas=1)
         await k8s.create("/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers", hpa)
         await k8s.scaler(scaler("payments", "payments", group, kafka.bootstrap_servers, topics=[topic]))
-        ready = await eventually(lambda: _condition_reason(k8s, "payments", "Ready", "HPAConflict"), timeout=10)
+        ready = await eventually(lambda: _condition_reason(k8s, "payments", "Ready", "HPAConflict"), timeout=90)
         assert ready["status"] == "False"
         assert "HorizontalPodAutoscaler cpu" in ready["message"]
         await after_polls(namespace, "payments", 3)
@@ -225,7 +225,7 @@ async def test_an_hpa_on_the_same_target_blocks_scaling_with_a_condition(
 
         # Once the HPA is gone the scaler takes over.
         await client.delete(f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/cpu")
-        await eventually(lambda: _replicas_are(k8s, "payments", 2), timeout=10)  # ceil(200 / 100)
+        await eventually(lambda: _replicas_are(k8s, "payments", 2), timeout=90)  # ceil(200 / 100)
 
 
 async def _replicas_are(k8s: Cluster, name: str, replicas: int) -> bool:
@@ -311,7 +311,7 @@ async def test_a_strimzi_reference_resolves_to_the_listener_address_in_the_kafka
         del body["spec"]["bootstrapServers"]
         body["spec"]["strimzi"] = {"cluster": "orderflow", "listener": "plain"}
         await k8s.scaler(body)
-        await eventually(lambda: _replicas_are(k8s, "strimzi", 3), timeout=10)  # ceil(300 / 100)
+        await eventually(lambda: _replicas_are(k8s, "strimzi", 3), timeout=90)  # ceil(300 / 100)
 
         # A listener the Kafka does not have: Degraded with the reason, replicas kept.
         patch = {"spec": {"strimzi": {"listener": "external"}}}
@@ -336,7 +336,7 @@ async def test_a_paused_scaler_leaves_the_replicas_alone(
         await k8s.deployment("paused", replicas=1)
         spec = {"topics": [topic], "offsetResetPolicy": "earliest", "paused": True}
         await k8s.scaler(scaler("paused", "paused", group, kafka.bootstrap_servers, **spec))
-        await eventually(lambda: _condition_reason(k8s, "paused", "Ready", "Paused"), timeout=10)
+        await eventually(lambda: _condition_reason(k8s, "paused", "Ready", "Paused"), timeout=90)
         await after_polls(namespace, "paused")
         assert await k8s.replicas("paused") == 1
         # The endpoint the chart's metrics Service points at.

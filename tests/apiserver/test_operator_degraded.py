@@ -59,18 +59,20 @@ async def test_broker_outage_keeps_replicas_and_sets_degraded(
         k8s = Cluster(client, namespace)
         await k8s.deployment("inventory", replicas=1)
         await k8s.scaler(scaler("inventory", "inventory", group, bootstrap, topics=[topic], lagPerReplica=100))
-        await eventually(lambda: _replicas_are(k8s, "inventory", 2), timeout=10)  # ceil(200 / 100)
+        await eventually(lambda: _replicas_are(k8s, "inventory", 2), timeout=90)  # ceil(200 / 100)
 
         async with ReplicaWatch(k8s, "inventory") as watch:
             # Blocking calls go to a thread: the operator runs on this event loop.
             await asyncio.to_thread(own_broker.stop)
-            degraded = await eventually(lambda: _degraded(k8s, "True"), timeout=20)
+            degraded = await eventually(lambda: _degraded(k8s, "True"), timeout=90)
             assert degraded["reason"] == "KafkaUnavailable"
             assert "keeping 2 replicas" in degraded["message"]
             status = await k8s.status("inventory")
             assert status["desiredReplicas"] == 2
             assert status["reason"] == "KafkaUnavailable"
-            await asyncio.sleep(5)  # several back-off rounds
+            # Two more failed polls (the back-off retrying), visible in the operator's own error counter.
+            failed = _kafka_errors(namespace)
+            await eventually(lambda: _kafka_errors_reach(namespace, failed + 2), timeout=120)
         assert set(watch.samples) == {2}, "replicas changed while Kafka was unreachable"
         warnings = [e for e in await k8s.events("inventory") if e["reason"] == "KafkaUnavailable"]
         assert len(warnings) == 1, "one Warning per degradation, not one per poll"
@@ -89,6 +91,15 @@ async def test_broker_outage_keeps_replicas_and_sets_degraded(
         await asyncio.to_thread(own_broker.start)
         await eventually(lambda: _degraded(k8s, "False"), timeout=60)
         assert await k8s.replicas("inventory") == 2
+
+
+def _kafka_errors(namespace: str) -> float:
+    labels = {"namespace": namespace, "name": "inventory"}
+    return metrics.REGISTRY.get_sample_value("orderflow_scaler_kafka_errors_total", labels) or 0.0
+
+
+async def _kafka_errors_reach(namespace: str, count: float) -> bool:
+    return _kafka_errors(namespace) >= count
 
 
 async def _replicas_are(k8s: Cluster, name: str, replicas: int) -> bool:

@@ -97,7 +97,7 @@ async def test_an_operator_without_the_lease_does_not_act_until_it_gets_it(
             renewing.cancel()
             await other.release()
             await until_leading(kube_api, namespace, "orderflow-scaler", "standby")
-            await eventually(lambda: _replicas_are(k8s, "orders", 4), timeout=10)  # ceil(400 / 100)
+            await eventually(lambda: _replicas_are(k8s, "orders", 4), timeout=90)  # ceil(400 / 100)
 
 
 async def _replicas_are(k8s: Cluster, name: str, replicas: int) -> bool:

@@ -26,12 +26,15 @@ service:
       exporters: [{{ .Values.observability.jaeger.enabled | ternary "otlp/jaeger" "debug" }}]
 {{- end -}}
 
-{{/* The collector endpoint the services export to, or "" for none. */}}
+{{/* The OTLP endpoint the services export to: the given one, else the bundled collector, else the bundled
+Jaeger (which takes OTLP itself), else "" for none. */}}
 {{- define "orderflow.otlpEndpoint" -}}
 {{- if .Values.observability.otlpEndpoint -}}
 {{- .Values.observability.otlpEndpoint -}}
 {{- else if .Values.observability.collector.enabled -}}
 {{- printf "http://%s:4317" (include "orderflow.componentName" (dict "root" . "suffix" "otel-collector")) -}}
+{{- else if .Values.observability.jaeger.enabled -}}
+{{- printf "http://%s:4317" (include "orderflow.componentName" (dict "root" . "suffix" "jaeger")) -}}
 {{- end -}}
 {{- end -}}
 

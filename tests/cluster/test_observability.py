@@ -1,0 +1,286 @@
+"""Traces in Jaeger, metrics in Prometheus and alerts, on the real node: the chart's bundled Jaeger v2 and
+Prometheus 3 (k8s/observability-values.yaml, images of their Go builds), fed by the services' pods.
+
+One install of its own (namespace, topic prefix, an operator watching only it, inventory under a
+ConsumerScaler), orders placed through the orders Service, then:
+- Jaeger's query API holds ONE trace per order, with the orders, inventory and payments spans, each consumer
+  span a child of the producer span of the record it handled (the parent travels in the Kafka headers);
+- every PromQL expression of every dashboard in charts/orderflow/dashboards returns at least one series;
+- DLQ garbage makes OrderflowDeadLetters fire, and payments scaled to zero makes OrderflowServiceDown fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from devstack.cluster.node import Node
+from devstack.cluster.platform import Installed, install, uninstall
+from orderflow.demo import SKUS, seed_demo_stock
+from tests.cluster.kube import (
+    Images,
+    delete_topics,
+    finish_load,
+    kubectl_json,
+    service_url,
+    start_load,
+    wait_for,
+    wait_reachable,
+)
+
+pytestmark = [pytest.mark.timeout(1800)]
+
+DASHBOARDS = Path(__file__).resolve().parents[2] / "charts" / "orderflow" / "dashboards"
+SERVICES = {"orders", "inventory", "payments"}
+
+
+@pytest.fixture(scope="module")
+def observed(node: Node, images: Images) -> Iterator[Installed]:
+    namespace = f"obs-{uuid.uuid4().hex[:6]}"
+    settings = {"kafka.topicPrefix": f"{namespace}.", "services.inventory.autoscaler.enabled": "true"}
+    try:
+        installed = install(
+            node,
+            namespace=namespace,
+            release="obs",
+            tag=images.tag,
+            build=False,
+            observability=True,
+            settings=settings,
+            log=print,
+        )
+    except Exception:
+        node.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
+        raise
+    try:
+        wait_reachable(node, installed)
+        seed_demo_stock(service_url(node, installed, "inventory"))
+        yield installed
+    finally:
+        uninstall(node, installed)
+        node.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+        delete_topics(installed.bootstrap_servers, f"{namespace}.")
+
+
+def _url(node: Node, installed: Installed, component: str, port: int) -> str:
+    svc = kubectl_json(node, "-n", installed.namespace, "get", "service", f"{installed.fullname}-{component}")
+    return f"http://{svc['spec']['clusterIP']}:{port}"
+
+
+@pytest.fixture(scope="module")
+def jaeger(node: Node, observed: Installed) -> httpx.Client:
+    return httpx.Client(base_url=_url(node, observed, "jaeger", 16686), timeout=10, trust_env=False)
+
+
+@pytest.fixture(scope="module")
+def prometheus(node: Node, observed: Installed) -> httpx.Client:
+    return httpx.Client(base_url=_url(node, observed, "prometheus", 9090), timeout=10, trust_env=False)
+
+
+@pytest.fixture(scope="module")
+def orders(node: Node, observed: Installed) -> httpx.Client:
+    return httpx.Client(base_url=service_url(node, observed, "orders"), timeout=40, trust_env=False)
+
+
+@pytest.fixture(scope="module")
+def loaded(node: Node, observed: Installed) -> dict[str, Any]:
+    """A load run through the orders Service: confirmed and cancelled orders, every service busy."""
+    summary = finish_load(start_load(service_url(node, observed, "orders"), 200, 20, seed=11))
+    print(f"load: {summary}")
+    assert summary["confirmed"] > 0, summary
+    assert summary["cancelled"] > 0, summary
+    return summary
+
+
+def _place(orders: httpx.Client, customer: str, unit_price: str) -> tuple[str, dict[str, Any]]:
+    body = {"customer_id": customer, "items": [{"sku": SKUS[0], "quantity": 1, "unit_price": unit_price}]}
+    response = orders.post("/orders", json={**body, "currency": "EUR"})
+    assert response.status_code == 202, response.text
+    order_id: str = response.json()["order_id"]
+    order = wait_for(lambda: _final(orders, order_id), f"order {order_id} final", timeout=120, interval=0)
+    return order_id, order
+
+
+def _final(orders: httpx.Client, order_id: str) -> dict[str, Any] | None:
+    order: dict[str, Any] = orders.get(f"/orders/{order_id}", params={"wait": 10}).json()
+    return order if order["status"] != "PENDING" else None
+
+
+def _traces(jaeger: httpx.Client, order_id: str) -> list[dict[str, Any]]:
+    """The traces holding a span whose Kafka message key is the order (as `orderflow trace` finds them)."""
+    tags = json.dumps({"messaging.kafka.message.key": order_id})
+    params: dict[str, str | int] = {"service": "orders", "tags": tags, "lookback": "1h", "limit": 20}
+    response = jaeger.get("/api/traces", params=params)
+    assert response.status_code == 200, response.text
+    traces: list[dict[str, Any]] = response.json()["data"] or []
+    return traces
+
+
+def _services(trace: dict[str, Any]) -> set[str]:
+    return {trace["processes"][span["processID"]]["serviceName"] for span in trace["spans"]}
+
+
+def _tag(span: dict[str, Any], key: str) -> Any:
+    return next((tag["value"] for tag in span.get("tags", []) if tag["key"] == key), None)
+
+
+def _complete(jaeger: httpx.Client, order_id: str, answer: str) -> list[dict[str, Any]] | None:
+    """Once orders' span handling the payment's answer arrived (spans are exported in batches)."""
+    traces = _traces(jaeger, order_id)
+    for trace in traces:
+        names = {
+            _tag(span, "cloudevents.event_type")
+            for span in trace["spans"]
+            if trace["processes"][span["processID"]]["serviceName"] == "orders"
+        }
+        if answer in names and _services(trace) >= SERVICES:
+            return traces
+    return None
+
+
+@pytest.mark.parametrize(
+    ("price", "status", "answer"),
+    [
+        ("3.00", "CONFIRMED", "orderflow.payment.captured.v1"),
+        ("20000.00", "CANCELLED", "orderflow.payment.declined.v1"),  # above the payments limit: compensated
+    ],
+    ids=["confirmed", "cancelled"],
+)
+def test_an_order_is_one_trace_in_jaeger_across_the_three_services(
+    jaeger: httpx.Client, orders: httpx.Client, price: str, status: str, answer: str
+) -> None:
+    order_id, order = _place(orders, f"trace-{status.lower()}", price)
+    assert order["status"] == status, order
+    traces = wait_for(lambda: _complete(jaeger, order_id, answer), f"the trace of {order_id} in Jaeger", timeout=120)
+    assert len(traces) == 1, f"{len(traces)} traces hold order {order_id}"
+    [trace] = traces
+    spans = {span["spanID"]: span for span in trace["spans"]}
+    service_of = {sid: trace["processes"][span["processID"]]["serviceName"] for sid, span in spans.items()}
+    # A consumer span's parent is the producer span of its record, and it also links to it; Jaeger shows that
+    # parent and the identical link as one FOLLOWS_FROM reference, other parents as CHILD_OF.
+    parents = {sid: next((r["spanID"] for r in span.get("references", [])), None) for sid, span in spans.items()}
+    roots = [spans[sid]["operationName"] for sid, parent in parents.items() if parent is None]
+    assert roots == ["POST /orders"], f"one root, the request: {roots}"
+    assert all(parent in spans for parent in parents.values() if parent), "every parent is in the same trace"
+    consumers = [sid for sid, span in spans.items() if _tag(span, "span.kind") == "consumer"]
+    assert consumers
+    for sid in consumers:
+        parent = spans[parents[sid]]
+        assert _tag(parent, "span.kind") == "producer", f"{spans[sid]['operationName']} under {parent['operationName']}"
+    # Parents through Kafka: each consumer's span hangs under a span of another service (the record's producer).
+    crossings = {(service_of[parent], service_of[sid]) for sid, parent in parents.items() if parent}
+    assert {("orders", "inventory"), ("orders", "payments")} <= crossings, crossings
+    assert {("inventory", "orders"), ("payments", "orders")} <= crossings, crossings
+    print(f"{status} order {order_id}: one trace {trace['traceID']}, {len(spans)} spans")
+    for sid, span in sorted(spans.items(), key=lambda item: item[1]["startTime"]):
+        print(f"  {service_of[sid]:<9} {span['operationName']}")
+
+
+def _query(prometheus: httpx.Client, expr: str) -> list[dict[str, Any]]:
+    response = prometheus.get("/api/v1/query", params={"query": expr})
+    assert response.status_code == 200, f"{expr}: {response.text}"
+    result: list[dict[str, Any]] = response.json()["data"]["result"]
+    return result
+
+
+def _dead_letter_garbage(installed: Installed) -> None:
+    """A record with no CloudEvents headers on the orders topic: inventory and payments dead-letter it."""
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=installed.bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(f"{installed.namespace}.orders", b"{not json", key=b"garbage")
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def _firing(prometheus: httpx.Client, alert: str, **labels: str) -> dict[str, Any] | None:
+    alerts = prometheus.get("/api/v1/alerts").json()["data"]["alerts"]
+    return next(
+        (
+            a
+            for a in alerts
+            if a["labels"]["alertname"] == alert and a["state"] == "firing" and labels.items() <= a["labels"].items()
+        ),
+        None,
+    )
+
+
+def test_dead_letters_fire_their_alert(observed: Installed, prometheus: httpx.Client, loaded: dict[str, Any]) -> None:
+    _dead_letter_garbage(observed)
+    alert = wait_for(
+        lambda: _firing(prometheus, "OrderflowDeadLetters", namespace=observed.namespace),
+        "OrderflowDeadLetters firing",
+        timeout=180,
+        interval=2,
+    )
+    print(f"firing: {alert['labels']} {alert['annotations']['summary']}")
+
+
+def _expressions() -> list[tuple[str, str, str]]:
+    found = []
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                if target.get("expr"):
+                    found.append((path.stem, panel["title"], target["expr"]))
+    return found
+
+
+def _substituted(expr: str, namespace: str) -> str:
+    values = {"$namespace": namespace, "$group": ".*", "$service": ".*", "$scaler": ".*", "$__rate_interval": "1m"}
+    for variable, value in values.items():
+        expr = expr.replace(variable, value)
+    return expr
+
+
+def test_every_dashboard_panel_reads_data_from_prometheus(
+    observed: Installed, prometheus: httpx.Client, loaded: dict[str, Any]
+) -> None:
+    expressions = _expressions()
+    assert len(expressions) > 30
+    counts: dict[tuple[str, str, str], int] = {}
+
+    def all_answer() -> bool:
+        for key in expressions:
+            if not counts.get(key):
+                counts[key] = len(_query(prometheus, _substituted(key[2], observed.namespace)))
+        return all(counts.values())
+
+    try:
+        wait_for(all_answer, "every dashboard query answering", timeout=180, interval=5)
+    finally:
+        for (dashboard, title, _), count in counts.items():
+            print(f"{count:>4} series  {dashboard} / {title}")
+    silent = [f"{dashboard} / {title}" for (dashboard, title, _), count in counts.items() if not count]
+    assert not silent, f"panels without data: {silent}"
+
+
+def test_a_service_with_no_pod_fires_service_down(node: Node, observed: Installed, prometheus: httpx.Client) -> None:
+    deployment = f"deployment/{observed.fullname}-payments"
+    service = f"{observed.fullname}-payments"
+    node.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=0")
+    try:
+        alert = wait_for(
+            lambda: _firing(prometheus, "OrderflowServiceDown", namespace=observed.namespace, service=service),
+            "OrderflowServiceDown firing",
+            timeout=300,
+            interval=5,
+        )
+        print(f"firing: {alert['labels']} {alert['annotations']['summary']}")
+        orders = f"{observed.fullname}-orders"
+        assert not _firing(prometheus, "OrderflowServiceDown", namespace=observed.namespace, service=orders)
+    finally:
+        node.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=1")
+        node.kubectl("-n", observed.namespace, "rollout", "status", deployment, "--timeout=180s")
