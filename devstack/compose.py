@@ -1,7 +1,7 @@
 """compose.yaml on a local Docker engine without registry access: the drop-in images it names by variable.
 
-- KAFKA_IMAGE: k8s/kafka/Dockerfile on the local Debian base, its `jars` stage replaced (a named build
-  context) by the broker's and kafka-tools' jars that `orderflow up` already fetched from Maven Central;
+- KAFKA_IMAGE: k8s/kafka/Dockerfile on the local Debian base with JARS=context: the broker's and kafka-tools'
+  jars that `orderflow up` already fetched from Maven Central, in a libs/ folder of a copy of its context;
 - POSTGRES_IMAGE: k8s/postgres (PostgreSQL from Debian's packages), as the local node runs it;
 - PYTHON_IMAGE: the local Debian base for the services' Dockerfile (compose builds those itself, `--build`).
 Compose is the v2 CLI plugin built from its Go module (devstack.cluster.build.COMPOSE).
@@ -60,10 +60,12 @@ def ensure_images(engine: Engine, logs: Path, log: Log = print) -> dict[str, str
     python = ensure_base_images(engine, log)
     app_images.build_all(engine, app_images.POSTGRES_TAG, log=log, logs=logs, images=(app_images.POSTGRES,))
     with tempfile.TemporaryDirectory() as tmp:
-        kafka_libs(ensure_kafka_jars(), ensure_kafka_tools_jars(), Path(tmp) / "opt" / "kafka" / "libs")
-        argv = ["buildx", "build", "--load", "--progress=plain", f"--build-context=jars={tmp}"]
+        context = Path(tmp) / "kafka"
+        shutil.copytree(REPO / "k8s" / "kafka", context)
+        kafka_libs(ensure_kafka_jars(), ensure_kafka_tools_jars(), context / "libs")
+        argv = ["buildx", "build", "--load", "--progress=plain", "--build-arg=JARS=context"]
         argv += [f"--build-arg=BASE_IMAGE={python}", f"--build-arg=KAFKA_VERSION={KAFKA_VERSION}"]
-        engine.docker(*argv, "-t", KAFKA_IMAGE, str(REPO / "k8s" / "kafka"), log=logs / "build-kafka.log")
+        engine.docker(*argv, "-t", KAFKA_IMAGE, str(context), log=logs / "build-kafka.log")
     log(f"built {KAFKA_IMAGE}")
     return {
         "KAFKA_IMAGE": KAFKA_IMAGE,

@@ -133,7 +133,8 @@ def _tag(span: dict[str, Any], key: str) -> Any:
 
 
 def _complete(jaeger: httpx.Client, order_id: str, answer: str) -> list[dict[str, Any]] | None:
-    """Once orders' span handling the payment's answer arrived (spans are exported in batches)."""
+    """Once orders' span handling the payment's answer arrived, and every parent with it (spans are exported in
+    batches, per service)."""
     traces = _traces(jaeger, order_id)
     for trace in traces:
         names = {
@@ -141,7 +142,10 @@ def _complete(jaeger: httpx.Client, order_id: str, answer: str) -> list[dict[str
             for span in trace["spans"]
             if trace["processes"][span["processID"]]["serviceName"] == "orders"
         }
-        if answer in names and _services(trace) >= SERVICES:
+        ids = {span["spanID"] for span in trace["spans"]}
+        # Each service exports in its own batches: wait until no span's parent is still on its way.
+        closed = all(r["spanID"] in ids for span in trace["spans"] for r in span.get("references", []))
+        if answer in names and _services(trace) >= SERVICES and closed:
             return traces
     return None
 

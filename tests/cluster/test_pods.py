@@ -134,8 +134,10 @@ def test_a_consumer_pod_deleted_mid_flow_is_replaced_and_its_orders_finish(
     seed_demo_stock(service_url(node, platform, "inventory"))
     before = verify(node, platform).orders
     victim = _pod(node, platform, consumer)
-    load = start_load(service_url(node, platform, "orders"), count=200, rate=15, seed=11)
-    time.sleep(5)  # orders in flight on every partition
+    url = service_url(node, platform, "orders")
+    placed = _posts_answered(url)
+    load = start_load(url, count=200, rate=15, seed=11)
+    _wait_posts(url, placed + 30)  # orders in flight on every partition
     node.kubectl("-n", platform.namespace, "delete", "pod", victim, "--wait=false")
     summary = finish_load(load)
     assert _pod(node, platform, consumer) != victim, "the Deployment replaced it"
@@ -156,8 +158,10 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     seed_demo_stock(service_url(node, platform, "inventory"))
     orders_before = verify(node, platform).orders
     before = {p["metadata"]["name"] for p in pods(node, platform.namespace, "orderflow.io/service")}
-    load = start_load(service_url(node, platform, "orders"), count=600, rate=12, seed=23)
-    time.sleep(5)
+    url = service_url(node, platform, "orders")
+    placed = _posts_answered(url)
+    load = start_load(url, count=600, rate=12, seed=23)
+    _wait_posts(url, placed + 30)  # the upgrade starts with orders in flight
     started = time.monotonic()
     settings = {**platform.settings, "defaults.image.tag": new_tag}
     helm(
@@ -177,3 +181,17 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     assert (summary["accepted"], summary["pending"]) == (600, 0)
     assert summary["confirmed"] + summary["cancelled"] == 600
     assert checked.orders == orders_before + 600, "no order lost or doubled"
+
+
+def _posts_answered(orders_url: str) -> float:
+    """POST /orders answered so far by the orders pod behind the Service (its own request counter)."""
+    text = httpx.get(f"{orders_url}/metrics", timeout=10, trust_env=False).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("orderflow_http_requests_total{") and 'method="POST"' in line and 'route="/orders"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _wait_posts(orders_url: str, at_least: float) -> None:
+    wait_for(lambda: _posts_answered(orders_url) >= at_least, f"{at_least:.0f} POST /orders answered", interval=0.5)
