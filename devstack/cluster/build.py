@@ -291,6 +291,11 @@ def build_argv(tool: GoTool, out: Path) -> list[str]:
     return ["build", "-trimpath", "-ldflags", ldflags, "-o", target, *tool.packages.values()]
 
 
+def built_name(tool: GoTool, name: str) -> str:
+    """The file `go build` wrote for binary `name`: itself with one package, else its package's last element."""
+    return name if len(tool.packages) == 1 else tool.packages[name].rsplit("/", 1)[-1]
+
+
 def is_current(tool: GoTool) -> bool:
     stamp = tool.bin_dir / ".stamp"
     return (
@@ -378,7 +383,7 @@ def _build(go: _Go, tool: GoTool) -> None:
     # Move last, so an interrupted build never leaves a binary that later runs would trust.
     tool.bin_dir.mkdir(parents=True, exist_ok=True)
     for name in tool.packages:
-        (partial / name).replace(tool.binary(name))
+        (partial / built_name(tool, name)).replace(tool.binary(name))
     partial.rmdir()
     (tool.bin_dir / ".stamp").write_text(tool.stamp + "\n")
 

@@ -127,3 +127,11 @@ def test_pause_is_compiled_static_with_its_version() -> None:
     argv = build.pause_argv(Path("/src/pause.c"), Path("/out/pause"))
     assert argv[:3] == ["gcc", "-Os", "-static"]
     assert "-DVERSION=v1.37.2" in argv
+
+
+def test_several_binaries_are_taken_from_where_go_build_writes_them() -> None:
+    # `go build -o dir/` names each binary after its package's last element, not after our name for it.
+    assert build.built_name(build.KEDA, "keda") == "operator"
+    assert build.built_name(build.KEDA, "keda-adapter") == "adapter"
+    assert build.built_name(build.PROMETHEUS, "promtool") == "promtool"
+    assert build.built_name(build.COMPOSE, "docker-compose") == "docker-compose"
