@@ -13,6 +13,8 @@ from eventkit.lag import (
     partition_lag,
     total_lag,
 )
+from eventkit.settings import KafkaSettings
+from orderflow.lag import default_topics
 
 
 @st.composite
@@ -68,3 +70,9 @@ def test_actionable_lag_only_drops_partitions_within_the_tolerance(values: list[
     lags = [PartitionLag("t", i, v, v, 0, "committed") for i, v in enumerate(values)]
     assert actionable_lag(lags, tolerance) == sum(v for v in values if v > tolerance)
     assert total_lag(lags) - actionable_lag(lags, tolerance) <= tolerance * len(values)
+
+
+def test_orderflow_lag_counts_a_services_inputs_and_their_retry_topics() -> None:
+    topics = default_topics(KafkaSettings(namespace="shop."), "inventory")
+    assert topics == ["shop.orders", "shop.orders.retry.1", "shop.orders.retry.2", "shop.orders.retry.3"]
+    assert default_topics(KafkaSettings(namespace=""), "someone-else") == [], "other groups: give --topic"

@@ -249,6 +249,28 @@ async def test_many_long_polls_share_one_watcher(app: FastAPI, client: httpx.Asy
     assert watcher.woken == 20
 
 
+async def test_shutdown_answers_every_long_poll_and_stops_the_watcher(migrated_url: str) -> None:
+    options = OrdersSettings(database_url=migrated_url, relay_enabled=False, consumer_enabled=False)
+    app = create_app(options, publisher=NoBroker())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
+        async with app.router.lifespan_context(app):
+            order_id = await place(client)
+            watcher = watcher_of(app)
+            wait = asyncio.create_task(client.get(f"/orders/{order_id}", params={"wait": 30}))
+            await until_waiting(app, 1)
+            poller = watcher._poller
+            assert poller is not None
+            assert not poller.done()
+        # The lifespan is over: the poll task is gone and the waiting request got the order's current state.
+        assert poller.done()
+        response = await asyncio.wait_for(wait, timeout=25)
+    assert response.status_code == 200
+    assert response.json()["status"] == "PENDING"
+    assert watcher.waiting == 0
+    assert watcher.woken == 0, "answered by the shutdown, not by a settled order"
+
+
 async def test_listing_pages_newest_first_and_filters_by_status(app: FastAPI, client: httpx.AsyncClient) -> None:
     placed = [await place(client) for _ in range(5)]
     await answer(app, StockRejected(order_id=placed[1], short_skus=["TEA"]))
