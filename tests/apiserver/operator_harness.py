@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from devstack.cluster.controlplane import ControlPlane
 from operators.scaler import metrics
 from operators.scaler.config import OperatorConfig
 from operators.scaler.spec import GROUP, PLURAL, VERSION
+from tests.support import waiting
 
 T = TypeVar("T")
 SCALERS = f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/{PLURAL}"
@@ -70,15 +70,10 @@ async def until_leading(kube_api: ControlPlane, namespace: str, lease_name: str,
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float, interval: float = 0.2) -> T:
-    """The first truthy result of `check`, polled until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
-        await asyncio.sleep(interval)
+    """The first truthy result of `check`, polled until `timeout` (tests.support.waiting, typed for Optional)."""
+    result = await waiting.eventually(check, bool, timeout=timeout, interval=interval)
+    assert result is not None
+    return result
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
