@@ -24,6 +24,7 @@ from tests.cluster.kube import (
     start_load,
     verify,
     wait_for,
+    wait_reachable,
 )
 
 pytestmark = [pytest.mark.cluster]
@@ -124,6 +125,9 @@ def test_readiness_takes_a_pod_out_of_its_service_and_back(node: Node, platform:
     wait_for(lambda: _ready_endpoints(node, platform, "orders"), "orders back in its Service", timeout=240)
     wait_for(lambda: len(_ready_endpoints(node, platform, "inventory")) == 1, "inventory back", timeout=240)
     wait_for(lambda: len(_ready_endpoints(node, platform, "payments")) == 1, "payments back", timeout=240)
+    # Ready endpoints are back; kube-proxy reprograms each Service a moment later (a cold CI run met the next
+    # test's first request to inventory refused).
+    wait_reachable(node, platform)
     assert httpx.get(f"{url}/orders?limit=1", timeout=10, trust_env=False).status_code == 200
 
 
