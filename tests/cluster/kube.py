@@ -123,6 +123,7 @@ def verify(node: Node, installed: Installed) -> Verified:
     """`orderflow verify` (every order terminal, net charge = total or 0, reserved = what confirmed orders hold)
     on the three Services, and stock conserved for the SKUs `orderflow load` orders (helm test's own SKUs
     start elsewhere, so --initial-stock would not hold for them)."""
+    wait_reachable(node, installed)  # a pod just replaced is Ready a moment before kube-proxy routes to it
     urls = {s: service_url(node, installed, s) for s in ("orders", "inventory", "payments")}
     args = ["--orders-url", urls["orders"], "--inventory-url", urls["inventory"], "--payments-url", urls["payments"]]
     done = orderflow("verify", *args)
