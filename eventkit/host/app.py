@@ -27,7 +27,6 @@ from eventkit.host.health import health_router
 from eventkit.host.http import install_http_contract
 from eventkit.host.settings import ServiceSettings
 from eventkit.messaging import MessagingTables
-from eventkit.observability.accesslog import AccessLog
 from eventkit.observability.instrument import instrument_app, instrument_engine
 from eventkit.observability.metrics import HttpMetrics, metrics_router, start_at_zero
 from eventkit.producer import EventProducer, Publisher
@@ -103,9 +102,7 @@ def create_app(
 
     # /docs and /redoc serve Swagger UI and ReDoc from the service itself: an air-gapped cluster reaches no CDN.
     app = FastAPIOffline(title=spec.title, lifespan=lifespan)
-    app.add_middleware(HttpMetrics, service=name)
-    if settings.access_log:
-        app.add_middleware(AccessLog)  # after HttpMetrics, before the tracing middleware: inside the server span
+    app.add_middleware(HttpMetrics, service=name, access_log=settings.access_log)  # inside the tracing middleware
     instrument_app(app)
     install_http_contract(app)
     app.include_router(health_router())

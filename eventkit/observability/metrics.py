@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
+from eventkit.observability.accesslog import log_request
+
 HTTP_REQUESTS = Counter(
     "orderflow_http_requests",
     "HTTP requests answered, by route template and status",
@@ -69,11 +71,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class HttpMetrics:
-    """ASGI middleware: requests and durations by route template (`/orders/{order_id}`), never raw paths."""
+    """ASGI middleware: requests and durations by route template (`/orders/{order_id}`), never raw paths.
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    With `access_log`, also one structured line per request (accesslog.log_request); added inside the tracing
+    middleware, so that line is logged while the request's server span is current.
+    """
+
+    def __init__(self, app: ASGIApp, service: str, access_log: bool = False) -> None:
         self.app = app
         self.service = service
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNOBSERVED_PATHS:
@@ -81,21 +88,26 @@ class HttpMetrics:
             return
         started = time.perf_counter()
         status = 500  # what the client sees if the app raises before answering
+        headers: list[tuple[bytes, bytes]] = []
 
         async def send_and_record(message: Message) -> None:
-            nonlocal status
+            nonlocal status, headers
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", ()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_record)
         finally:
             # The router stores the matched route in the scope; unmatched paths share one label value.
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", None)
             method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            HTTP_REQUESTS.labels(self.service, method, route or "unmatched", str(status)).inc()
+            HTTP_DURATION.labels(self.service, method, route or "unmatched").observe(seconds)
+            if self.access_log:
+                log_request(scope, route, status, headers, seconds)
 
 
 def metrics_router() -> APIRouter:

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-import structlog
 from fastapi import FastAPI, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from eventkit.observability.accesslog import AccessLog, order_of
-from eventkit.observability.logs import configure_logging
+from eventkit.observability.accesslog import order_of
+from eventkit.observability.metrics import HttpMetrics
 
 CREATED = uuid4()
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("orders", stream=stream, json_lines=True)
-    yield stream
-    root.handlers, root.level = saved
-    structlog.reset_defaults()
 
 
 @pytest.fixture
@@ -56,7 +42,7 @@ def app(spans: InMemorySpanExporter) -> FastAPI:
     async def ready() -> dict[str, str]:
         return {}
 
-    app.add_middleware(AccessLog)  # as create_app does: inside the tracing middleware
+    app.add_middleware(HttpMetrics, service="orders", access_log=True)  # as create_app does: inside tracing
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, exclude_spans=["receive", "send"])

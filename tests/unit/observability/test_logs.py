@@ -5,28 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from decimal import Decimal
 from uuid import uuid4
 
-import pytest
 import structlog
 from opentelemetry.sdk.trace import TracerProvider
 
 from eventkit.envelope import new_event
 from eventkit.events import OrderLine, OrderPlaced
-from eventkit.observability.logs import configure_logging, event_logged
-
-
-@pytest.fixture
-def output() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("orders", stream=stream, json_lines=True)
-    yield stream
-    root.handlers, root.level = saved
-    structlog.reset_defaults()
+from eventkit.observability.logs import event_logged
 
 
 def _lines(stream: io.StringIO) -> list[dict[str, object]]:
