@@ -22,6 +22,7 @@ import itertools
 import json
 import random
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ from orderflow.loadclient import Connection, HttpError
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
 
 LONG_POLL_SECONDS = 10.0
+# A POST is tried this often when its connection fails or the answer is a gateway error (502-504), backing
+# off 0.25, 0.5, 1 s: longer than a pod's endpoints take to leave a Service, shorter than a client's patience.
+POST_ATTEMPTS = 4
+RETRY_BACKOFF_SECONDS = 0.25
+RETRIED_STATUSES = frozenset({502, 503, 504})
 
 console = Console()
 progress_console = Console(stderr=True)
@@ -90,6 +96,7 @@ class LoadRun:
         self.tick = tick
         self.rng = random.Random(options.seed)
         self.rejected: Counter[str] = Counter()
+        self.retried = 0  # POSTs sent again after a broken connection or a 502-504
         self.outcomes: list[Outcome] = []
         self.post_latencies: list[float] = []
         self.accepted: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
@@ -126,6 +133,7 @@ class LoadRun:
             post_latencies=self.post_latencies,
             waited=options.wait,
             client_cpu_seconds=time.process_time() - cpu_started,
+            retried=self.retried,
         )
 
     async def _placer(self, connection: Connection, indexes: itertools.count[int]) -> None:
@@ -155,23 +163,40 @@ class LoadRun:
         await asyncio.gather(*arrivals)
 
     async def _place(self, connection: Connection, due: float) -> None:
-        """POST one order; `due` is when it was meant to be sent, where its latency starts."""
+        """POST one order; `due` is when it was meant to be sent, where its latency starts.
+
+        Each order carries its own Idempotency-Key, so a POST whose connection broke (a pod stopping in a
+        rolling update closes its keep-alive connections) or that met a 502-504 is sent again safely: the
+        service returns the order the first try made, if it made one, instead of placing a second.
+        """
         options = self.options
         body = order_body(self.rng, options.decline_share, options.large_share)
-        sent = time.perf_counter()
-        try:
-            answer = await connection.request("POST", "/orders", body)
-        except HttpError as error:
-            self.rejected[f"error:{type(error).__name__}"] += 1
+        headers = {"Idempotency-Key": f"load-{uuid.uuid4()}"}
+        sent, failure = time.perf_counter(), ""
+        for attempt in range(POST_ATTEMPTS):
+            if attempt:
+                self.retried += 1
+                await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            try:
+                answer = await connection.request("POST", "/orders", body, headers=headers)
+            except HttpError as error:
+                failure = f"error:{type(error).__name__}"
+                continue
+            if answer.status not in RETRIED_STATUSES:
+                break
+            failure = str(answer.status)
         else:
-            if answer.status == 202:
-                self.post_latencies.append(time.perf_counter() - sent)
-                if options.wait:
-                    self.accepted.put_nowait((answer.json()["order_id"], due))
-                else:
-                    self.outcomes.append(Outcome("PENDING"))
+            self.rejected[failure] += 1
+            self.tick("placed")
+            return
+        if answer.status == 202:
+            self.post_latencies.append(time.perf_counter() - sent)
+            if options.wait:
+                self.accepted.put_nowait((answer.json()["order_id"], due))
             else:
-                self.rejected[str(answer.status)] += 1
+                self.outcomes.append(Outcome("PENDING"))
+        else:
+            self.rejected[str(answer.status)] += 1
         self.tick("placed")
 
     async def _waiter(self, connection: Connection) -> None:
@@ -244,6 +269,7 @@ def render(summary: LoadSummary) -> Table:
     table.add_row("requested", str(summary.requested))
     table.add_row("accepted (202)", str(summary.accepted))
     table.add_row("rejected", f"{summary.rejected_total}" + (f"  ({rejected})" if rejected else ""))
+    table.add_row("POSTs retried", str(summary.retried))
     table.add_row("confirmed", str(summary.confirmed))
     table.add_row("cancelled", str(summary.cancelled_total))
     for reason, count in summary.cancelled.items():

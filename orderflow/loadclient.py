@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -87,11 +88,21 @@ class Connection:
         self._authority = f"{self._host}:{self._port}".encode()
         self._protocol: _Protocol | None = None
 
-    async def request(self, method: str, target: str, body: Any = None, *, timeout: float = 30.0) -> Answer:
+    async def request(
+        self,
+        method: str,
+        target: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Answer:
         """Send one request (`body` as JSON) and return the whole answer; HttpError if the connection fails."""
         protocol = await self._open()
         payload = b"" if body is None else json.dumps(body).encode()
         head = b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (method.encode(), target.encode(), self._authority)
+        for name, value in (headers or {}).items():
+            head += b"%s: %s\r\n" % (name.encode(), value.encode())
         if body is not None:
             head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(payload)
         protocol.answer = asyncio.get_running_loop().create_future()

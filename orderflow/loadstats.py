@@ -50,6 +50,7 @@ class LoadSummary:
     post_latency_ms: Mapping[str, float | None] = field(default_factory=dict)  # POST sent to 202 received
     waited: bool = True  # False: a placement-only run, whose outcomes were never asked for
     client_cpu_seconds: float = 0.0  # what the load generator itself spent, so a bench can count it apart
+    retried: int = 0  # POSTs sent again (same Idempotency-Key) after a broken connection or a 502-504
 
     @property
     def rejected_total(self) -> int:
@@ -91,6 +92,7 @@ class LoadSummary:
             "post_latency_ms": _rounded(self.post_latency_ms),
             "waited": self.waited,
             "client_cpu_seconds": round(self.client_cpu_seconds, 3),
+            "retried": self.retried,
         }
 
 
@@ -108,6 +110,7 @@ def summarize(
     post_latencies: Sequence[float] = (),
     waited: bool = True,
     client_cpu_seconds: float = 0.0,
+    retried: int = 0,
 ) -> LoadSummary:
     """Fold the outcomes of accepted orders and the rejected placements into one summary."""
     statuses: Counter[str] = Counter()
@@ -135,6 +138,7 @@ def summarize(
         post_latency_ms=latency_summary(post_latencies),
         waited=waited,
         client_cpu_seconds=client_cpu_seconds,
+        retried=retried,
     )
 
 

@@ -1,0 +1,76 @@
+"""`orderflow load` resends a POST whose connection broke or that met a gateway error, under the same
+Idempotency-Key, so a pod replaced mid-run costs a retry instead of a lost order. The server here is a
+scripted socket: what is under test is the client's side of the exchange."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from orderflow import load as load_module
+from orderflow.load import LoadOptions, LoadRun
+
+
+class ScriptedServer:
+    """Answers each POST with the next step: b"" closes the connection unanswered, else the bytes are sent."""
+
+    def __init__(self, steps: Sequence[bytes]) -> None:
+        self.steps = list(steps)
+        self.keys: list[str] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while self.steps:
+            head = await reader.readuntil(b"\r\n\r\n")
+            headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line)
+            await reader.readexactly(int(headers["Content-Length"]))
+            self.keys.append(headers["Idempotency-Key"])
+            step = self.steps.pop(0)
+            if not step:
+                break
+            writer.write(step)
+            await writer.drain()
+        writer.close()
+
+
+async def _run(steps: Sequence[bytes]) -> tuple[ScriptedServer, dict[str, object]]:
+    scripted = ScriptedServer(steps)
+    server = await asyncio.start_server(scripted.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        options = LoadOptions(orders=1, concurrency=1, url=f"http://127.0.0.1:{port}", wait=False, seed=1)
+        summary = await LoadRun(options, lambda _: None).run()
+    finally:
+        server.close()
+        await server.wait_closed()
+    return scripted, summary.as_dict()
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load_module, "RETRY_BACKOFF_SECONDS", 0.0)
+
+
+def _answer(status: bytes) -> bytes:
+    return b"HTTP/1.1 " + status + b"\r\nContent-Length: 0\r\n\r\n"
+
+
+def test_a_broken_connection_and_a_503_are_retried_under_the_same_key() -> None:
+    scripted, summary = asyncio.run(_run([b"", _answer(b"503 Service Unavailable"), _answer(b"202 Accepted")]))
+    assert len(scripted.keys) == 3, scripted.keys
+    assert len(set(scripted.keys)) == 1, scripted.keys
+    assert (summary["accepted"], summary["rejected"], summary["retried"]) == (1, 0, 2)
+
+
+def test_a_post_that_keeps_failing_is_rejected_with_its_last_reason() -> None:
+    scripted, summary = asyncio.run(_run([_answer(b"503 Service Unavailable")] * load_module.POST_ATTEMPTS))
+    assert len(scripted.keys) == load_module.POST_ATTEMPTS
+    assert summary["rejected_by_status"] == {"503": 1}
+    assert summary["retried"] == load_module.POST_ATTEMPTS - 1
+
+
+def test_client_errors_are_not_retried() -> None:
+    scripted, summary = asyncio.run(_run([_answer(b"422 Unprocessable Entity")]))
+    assert len(scripted.keys) == 1
+    assert (summary["rejected_by_status"], summary["retried"]) == ({"422": 1}, 0)
