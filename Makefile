@@ -14,11 +14,12 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_NATIVE_TLS := true
 
-.PHONY: help venv run test lint fmt clean e2e-kind
+.PHONY: help venv run test test-skaffold lint fmt clean e2e-kind
 
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
 	@echo "make test   run the whole test suite against a real broker"
+	@echo "make test-skaffold  skaffold dev on the local node: edit, rebuild one image, roll one Deployment (root)"
 	@echo "make lint   ruff, mypy, the event schema compatibility check and the chart's topology copy"
 	@echo "make fmt    format and autofix"
 	@echo "make e2e-kind  kind + Strimzi + skaffold run, orders confirmed, a trace in Jaeger (needs Docker)"
@@ -39,6 +40,10 @@ run: venv
 
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Not in `make test`: four image pushes and three deploys take minutes more than the suite's budget allows.
+test-skaffold: venv
+	$(BIN)/pytest -m skaffold tests/cluster/test_skaffold.py $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -43,6 +44,11 @@ COMPOSE_VERSION = "v2.40.3"
 PROMETHEUS_VERSION = "v0.316.0"  # the Go module of Prometheus 3.16.0
 JAEGER_VERSION = "v1.76.0"  # the module's tags stay v1; cmd/jaeger is Jaeger v2 (2.13.0)
 KEDA_VERSION = "v2.21.0"
+# The collector release Jaeger v1.76.0 is built on (core v0.140.0, stable modules v1.46.0, contrib v0.140.1): the
+# two builds then share compiled packages, and the chart's collector speaks what its Jaeger does.
+OTELCOL_VERSION = "v0.140.0"
+OTELCOL_STABLE_VERSION = "v1.46.0"
+OTELCOL_CONTRIB_VERSION = "v0.140.1"
 # The modules declare `go 1.26.0`; an older toolchain would try to download a newer one.
 MIN_GO = (1, 26)
 # Bump when the way a binary is built changes (flags, stamps) so cached binaries get rebuilt.
@@ -79,10 +85,22 @@ class GoTool:
     inherit_replaces: bool = False
     # The checksum database has no entry for some tags the module proxy serves (skaffold's, e.g.).
     nosumdb: bool = False
+    # A main package of our own (its .go files are copied into the throwaway module) and the modules it imports
+    # besides `module`, pinned: for a program assembled from libraries, as the OTel collector builder does.
+    source: Path | None = None
+    requires: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()  # build tags (`go build -tags`)
 
     @property
     def stamp(self) -> str:
-        return f"{self.module}@{self.version} recipe={RECIPE}"
+        stamp = f"{self.module}@{self.version} recipe={RECIPE}" + (f" tags={','.join(self.tags)}" if self.tags else "")
+        if self.source is not None:
+            digest = hashlib.sha256()
+            for file in sorted(self.source.glob("*.go")):
+                digest.update(file.name.encode() + b"\0" + file.read_bytes())
+            requires = " ".join(f"{m}@{v}" for m, v in sorted(self.requires.items()))
+            stamp += f" source={digest.hexdigest()[:16]} requires={requires}"
+        return stamp
 
     @property
     def home(self) -> Path:
@@ -249,6 +267,9 @@ PROMETHEUS = GoTool(
         "promtool": "github.com/prometheus/prometheus/cmd/promtool",
     },
     {"github.com/prometheus/common/version.Version": "3.16.0"},
+    # Only the Kubernetes service discovery the chart's scrape configs use: the cloud SDKs of the other 25
+    # mechanisms are a sixth of the packages and a third of the binaries.
+    tags=("remove_all_sd", "enable_kubernetes_sd"),
 )
 JAEGER = GoTool(
     "jaeger",
@@ -257,6 +278,38 @@ JAEGER = GoTool(
     {"jaeger": "github.com/jaegertracing/jaeger/cmd/jaeger"},
     {"github.com/jaegertracing/jaeger/internal/version.latestVersion": "v2.13.0"},
     inherit_replaces=True,
+)
+_CORE = "go.opentelemetry.io/collector"
+# The chart's collector (orderflow.collector.config): devstack/cluster/otelcol/main.go, the program the collector
+# builder would generate for these components.
+OTELCOL = GoTool(
+    "otelcol",
+    f"{_CORE}/otelcol",
+    OTELCOL_VERSION,
+    {"otelcol": "."},
+    {"main.version": OTELCOL_VERSION.removeprefix("v")},
+    source=Path(__file__).with_name("otelcol"),
+    requires={
+        **{
+            f"{_CORE}/{name}": OTELCOL_STABLE_VERSION
+            for name in ("component", "confmap", "confmap/provider/envprovider", "confmap/provider/fileprovider")
+        },
+        **{f"{_CORE}/{name}": OTELCOL_STABLE_VERSION for name in ("exporter", "extension", "processor", "receiver")},
+        **{
+            f"{_CORE}/{name}": OTELCOL_VERSION
+            for name in (
+                "exporter/debugexporter",
+                "exporter/otlpexporter",
+                "processor/batchprocessor",
+                "processor/memorylimiterprocessor",
+                "receiver/otlpreceiver",
+                "service",
+            )
+        },
+        "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension": (
+            OTELCOL_CONTRIB_VERSION
+        ),
+    },
 )
 # KEDA's operator and metrics API server, for the side-by-side scaler bench: their own module graph (k8s.io/api
 # v0.36, never linked with our 1.37 code), which resolves only with KEDA's nexus-proto-annotations replace.
@@ -279,6 +332,8 @@ ALL_TOOLS: tuple[GoTool, ...] = (*NODE_TOOLS, REGISTRY)
 def go_mod_text(tool: GoTool) -> str:
     """A throwaway main module that only requires the tool's module, so `go build <package>` resolves it."""
     lines = [f"module orderflow.local/build/{tool.name}", "", "go 1.26", "", f"require {tool.module} {tool.version}"]
+    if tool.requires:
+        lines += ["", "require (", *(f"\t{module} {version}" for module, version in sorted(tool.requires.items())), ")"]
     if tool.replaces:
         lines += ["", "replace (", *(f"\t{old} => {new}" for old, new in sorted(tool.replaces.items())), ")"]
     return "\n".join(lines) + "\n"
@@ -288,7 +343,8 @@ def build_argv(tool: GoTool, out: Path) -> list[str]:
     """`go build` of every package of the tool at once; with several, -o names a folder (one binary each)."""
     ldflags = " ".join(["-s", "-w", *(f"-X '{k}={v}'" for k, v in sorted(tool.ldflags_x.items()))])
     target = str(out / next(iter(tool.packages))) if len(tool.packages) == 1 else f"{out}/"
-    return ["build", "-trimpath", "-ldflags", ldflags, "-o", target, *tool.packages.values()]
+    tags = ["-tags", ",".join(tool.tags)] if tool.tags else []
+    return ["build", "-trimpath", *tags, "-ldflags", ldflags, "-o", target, *tool.packages.values()]
 
 
 def built_name(tool: GoTool, name: str) -> str:
@@ -376,6 +432,10 @@ def _build(go: _Go, tool: GoTool) -> None:
     tool = _resolve(go, tool, src)
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text(go_mod_text(tool))
+    for stale in src.glob("*.go"):
+        stale.unlink()
+    for file in sorted(tool.source.glob("*.go")) if tool.source is not None else ():
+        shutil.copy2(file, src / file.name)
     partial = tool.home / ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

@@ -7,6 +7,7 @@ in .orderflow/node: pods run, `helm install` deploys the platform, `images` buil
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import time
@@ -321,3 +322,24 @@ def install(
             console.print(platform.helm_test(the_node, installed), markup=False)
     except (*_FAILURES, platform.InstallError) as error:
         raise _fail(error) from error
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def skaffold(
+    ctx: typer.Context,
+    state_dir: StateDir = None,
+    namespace: Annotated[str, typer.Option(help="Namespace the profile deploys to")] = "orderflow",
+) -> None:
+    """Run skaffold (dev, run, build, delete, ...) on the node with the `node` profile: images pushed to the node's
+    registry, both charts deployed with k8s/local-values.yaml. Arguments after the options go to skaffold."""
+    from devstack.cluster import skaffold as local_skaffold
+    from devstack.cluster.platform import InstallError
+
+    the_node = _require_node(state_dir)
+    try:
+        env = local_skaffold.prepare(the_node, namespace, log=lambda line: console.print(line))
+    except (*_FAILURES, InstallError) as error:
+        raise _fail(error) from error
+    argv = local_skaffold.argv(ctx.args)
+    console.print(f"$ {shlex.join(argv)}", markup=False, highlight=False)
+    os.execve(argv[0], argv, env)  # skaffold owns the terminal from here: Ctrl-C reaches it, its exit code is ours

@@ -122,10 +122,24 @@ def ensure_broker(node: Node, log: Log = print) -> BrokerState:
 
 
 def ensure_images(node: Node, tag: str, log: Log = print) -> list[str]:
+    """The four images and PostgreSQL's, built and loaded into the node; their references."""
     refs = app_images.build_all(node.engine, tag, log=log, logs=node.layout.logs)
-    refs += app_images.build_all(
+    refs += _postgres_image(node, log)
+    return _load(node, refs, log)
+
+
+def ensure_postgres_image(node: Node, log: Log = print) -> list[str]:
+    """Only the PostgreSQL image of k8s/local-values.yaml (pullPolicy Never), built and loaded."""
+    return _load(node, _postgres_image(node, log), log)
+
+
+def _postgres_image(node: Node, log: Log) -> list[str]:
+    return app_images.build_all(
         node.engine, app_images.POSTGRES_TAG, log=log, logs=node.layout.logs, images=(app_images.POSTGRES,)
     )
+
+
+def _load(node: Node, refs: list[str], log: Log) -> list[str]:
     started = time.monotonic()
     loaded = node.engine.load(refs)
     log(f"loaded into the node: {', '.join(loaded) or 'nothing changed'} ({time.monotonic() - started:.1f}s)")

@@ -91,7 +91,9 @@ def test_skaffold_builds_the_images_orderflow_k8s_images_builds() -> None:
         artifact = artifacts[spec.repository]
         assert artifact["context"] == spec.context
         assert artifact["docker"]["dockerfile"] == spec.dockerfile
-        expected = {k: v for k, v in spec.build_args.items() if k not in BASES}
+        # A base image argument has no value: Docker takes it from the environment (the local base) or the
+        # Dockerfile's public default applies.
+        expected = {k: None if k in BASES else v for k, v in spec.build_args.items()}
         assert artifact["docker"].get("buildArgs", {}) == expected
 
 
@@ -104,7 +106,19 @@ def test_skaffold_uses_no_index_based_patches() -> None:
         return set()
 
     assert "patches" not in keys(SKAFFOLD)
-    assert {p["name"] for p in SKAFFOLD["profiles"]} == {"kind", "ci"}
+    assert {p["name"] for p in SKAFFOLD["profiles"]} == {"kind", "ci", "node"}
+
+
+def _from_environment(template: str, namespace: str) -> str:
+    """skaffold's Go template over the environment, for the two forms skaffold.yaml uses: `{{.VAR}}` (set, or
+    skaffold fails) and `{{ index . "VAR" | default "x" }}` (x when unset); as `orderflow k8s skaffold` sets it."""
+    environment = {"KAFKA_BOOTSTRAP_SERVERS": "10.0.0.5:9092", "SKAFFOLD_NAMESPACE": namespace}
+    filled = re.sub(r"\{\{\s*\.(\w+)\s*\}\}", lambda m: environment[m[1]], template)
+    filled = re.sub(
+        r'\{\{\s*index \. "(\w+)" \| default "([^"]*)"\s*\}\}', lambda m: environment.get(m[1]) or m[2], filled
+    )
+    assert "{{" not in filled, f"a template form this test does not know: {template}"
+    return filled
 
 
 def _releases() -> list[tuple[str, dict[str, Any]]]:
@@ -121,7 +135,11 @@ def test_skaffold_release_renders_with_the_built_images(helm: Helm, profile: str
     built = {_sanitized(a["image"]): a["image"] for a in SKAFFOLD["build"]["artifacts"]}
     args: list[str | Path] = []
     for key, template in release["setValueTemplates"].items():
-        [(kind, name)] = re.findall(r"\{\{\s*\.IMAGE_(REPO|TAG)_(\w+)\s*\}\}", template)
+        found = re.findall(r"\{\{\s*\.IMAGE_(REPO|TAG)_(\w+)\s*\}\}", template)
+        if not found:  # the node profile's environment templates
+            args += ["--set-string", f"{key}={_from_environment(template, release['namespace'])}"]
+            continue
+        [(kind, name)] = found
         assert name in built, f"{key} names no artifact: {template}"
         args += ["--set-string", f"{key}={'registry.local/' + built[name] if kind == 'REPO' else 'e2e-' + name}"]
     for key, value in release.get("setValues", {}).items():
@@ -141,7 +159,7 @@ def test_skaffold_release_renders_with_the_built_images(helm: Helm, profile: str
         else next(p for p in SKAFFOLD["profiles"] if p["name"] == profile).get("portForward", [])
     )
     if chart == CHART:
-        for forward in [f for f in forwards if f["namespace"] == release["namespace"]]:
+        for forward in [f for f in forwards if f.get("namespace", release["namespace"]) == release["namespace"]]:
             target = named(manifests, "Service", forward["resourceName"])
             assert forward["port"] in [p["port"] for p in target["spec"]["ports"]]
 

@@ -47,16 +47,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     if os.geteuid() != 0:
         unavailable("local Kubernetes node", "it needs root (containerd, kubelet, iptables)")
+    # The node's registry only when a test pushes to it (skaffold's `node` profile): it is one more Go build.
+    registry = any(item.get_closest_marker("skaffold") for item in request.session.items)
     current = running_node()
     if current is not None and current.running():
+        if registry and not current.registry:
+            current = start(current.state_dir, registry=True, log=lambda line: print(f"[node] {line}"))
         yield current
         return
     state = tmp_path_factory.mktemp("node")
     try:
-        started = start(state, log=lambda line: print(f"[node] {line}"))
+        started = start(state, registry=registry, log=lambda line: print(f"[node] {line}"))
     except _FAILURES as error:
         unavailable("local Kubernetes node", error)
     sysctls = dict(started.sysctls)
@@ -100,3 +104,4 @@ def platform(node: Node, images: Images) -> Iterator[Installed]:
 def pytest_configure(config: pytest.Config) -> None:
     # Also declared in pyproject.toml's markers; registered here so the tier runs under --strict-markers either way.
     config.addinivalue_line("markers", "cluster: needs the local single-node Kubernetes (root; started by the fixture)")
+    config.addinivalue_line("markers", "skaffold: the skaffold dev loop on the node (`make test-skaffold`)")

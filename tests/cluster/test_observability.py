@@ -1,5 +1,6 @@
-"""Traces in Jaeger, metrics in Prometheus and alerts, on the real node: the chart's bundled Jaeger v2 and
-Prometheus 3 (k8s/observability-values.yaml, images of their Go builds), fed by the services' pods.
+"""Traces in Jaeger, metrics in Prometheus and alerts, on the real node: the chart's bundled OpenTelemetry
+Collector, Jaeger v2 and Prometheus 3 (k8s/observability-values.yaml, images of their Go builds), fed by the
+services' pods. The services export to the collector only, so every trace found in Jaeger went through it.
 
 One install of its own (namespace, topic prefix, an operator watching only it, inventory under a
 ConsumerScaler), orders placed through the orders Service, then:
@@ -186,6 +187,19 @@ def test_an_order_is_one_trace_in_jaeger_across_the_three_services(
     print(f"{status} order {order_id}: one trace {trace['traceID']}, {len(spans)} spans")
     for sid, span in sorted(spans.items(), key=lambda item: item[1]["startTime"]):
         print(f"  {service_of[sid]:<9} {span['operationName']}")
+
+
+def test_the_services_export_through_the_collector(node: Node, observed: Installed) -> None:
+    collector = f"{observed.fullname}-otel-collector"
+    for service in SERVICES:
+        deployment = kubectl_json(node, "-n", observed.namespace, "get", "deployment", f"{observed.fullname}-{service}")
+        [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == service]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{collector}:4317", env
+    state = kubectl_json(node, "-n", observed.namespace, "get", "deployment", collector)
+    assert state["status"].get("readyReplicas") == 1, state["status"]
+    config = kubectl_json(node, "-n", observed.namespace, "get", "configmap", collector)["data"]["config.yaml"]
+    assert "otlp/jaeger" in config, "the collector forwards to the bundled Jaeger"
 
 
 def _query(prometheus: httpx.Client, expr: str) -> list[dict[str, Any]]:

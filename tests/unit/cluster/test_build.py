@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,26 @@ def test_several_binaries_are_taken_from_where_go_build_writes_them() -> None:
     assert build.built_name(build.KEDA, "keda-adapter") == "adapter"
     assert build.built_name(build.PROMETHEUS, "promtool") == "promtool"
     assert build.built_name(build.COMPOSE, "docker-compose") == "docker-compose"
+
+
+def test_the_collector_is_our_main_package_with_its_components_pinned() -> None:
+    tool = build.OTELCOL
+    module = build.go_mod_text(tool)
+    assert "require go.opentelemetry.io/collector/otelcol v0.140.0" in module
+    assert "\tgo.opentelemetry.io/collector/receiver/otlpreceiver v0.140.0" in module
+    assert "\tgo.opentelemetry.io/collector/component v1.46.0" in module
+    assert build.build_argv(tool, Path("/out"))[-1] == "."
+    assert tool.source is not None
+    imported = set(
+        re.findall(r'"((?:go\.opentelemetry\.io|github\.com)/[^"]+)"', (tool.source / "main.go").read_text())
+    )
+    pinned = {tool.module, *tool.requires}
+    # Every component module main.go imports is pinned (a bare import would resolve to the newest release).
+    assert all(any(path == m or path.startswith(m + "/") for m in pinned) for path in imported), imported - pinned
+    assert "source=" in tool.stamp, "an edit of main.go rebuilds it"
+
+
+def test_prometheus_keeps_only_the_kubernetes_service_discovery() -> None:
+    argv = build.build_argv(build.PROMETHEUS, Path("/out"))
+    assert argv[argv.index("-tags") + 1] == "remove_all_sd,enable_kubernetes_sd"
+    assert "tags=remove_all_sd,enable_kubernetes_sd" in build.PROMETHEUS.stamp, "a change of tags rebuilds it"
