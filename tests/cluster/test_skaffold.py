@@ -24,7 +24,7 @@ from devstack.cluster.node import Node
 from devstack.cluster.platform import helm
 from tests.cluster.kube import ORDERFLOW, delete_topics, pods, wait_for
 
-pytestmark = [pytest.mark.cluster, pytest.mark.skaffold]
+pytestmark = [pytest.mark.cluster, pytest.mark.skaffold, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
 EDITED = Path("services/orders/api.py")
@@ -125,7 +125,7 @@ def _served(url: str, token: str) -> bool:
 
 
 def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(node: Node, workdir: Path, namespace: str) -> None:
-    dev = Skaffold(node, workdir, namespace, "dev", "--tail=false", "--cleanup=true")
+    dev = Skaffold(node, workdir, namespace, "dev", "--port-forward=user", "--tail=false", "--cleanup=true")
     try:
         first = dev.wait_line("Watching for changes...")
         built = set(BUILDING.findall("\n".join(dev.lines[:first])))
@@ -155,6 +155,8 @@ def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(node: Node, wor
         assert after["orders"][1] != before["orders"][1], "onto the new image"
         for unchanged in ("inventory", "payments", "orderflow-operator"):
             assert after.get(unchanged) == before.get(unchanged), f"{unchanged} kept its pod"
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nskaffold dev printed:\n" + "\n".join(dev.lines[-80:])) from None
     finally:
         if dev.process.poll() is None:
             dev.process.send_signal(signal.SIGINT)  # skaffold dev's cleanup uninstalls both releases
