@@ -34,16 +34,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from orderflow import transient
 from orderflow.demo import LARGE_QUANTITY, PRICES, SKUS
 from orderflow.loadclient import Connection, HttpError
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
 
 LONG_POLL_SECONDS = 10.0
-# A POST is tried this often when its connection fails or the answer is a gateway error (502-504), backing
-# off 0.25, 0.5, 1 s: longer than a pod's endpoints take to leave a Service, shorter than a client's patience.
-POST_ATTEMPTS = 4
-RETRY_BACKOFF_SECONDS = 0.25
-RETRIED_STATUSES = frozenset({502, 503, 504})
 
 console = Console()
 progress_console = Console(stderr=True)
@@ -173,16 +169,16 @@ class LoadRun:
         body = order_body(self.rng, options.decline_share, options.large_share)
         headers = {"Idempotency-Key": f"load-{uuid.uuid4()}"}
         sent, failure = time.perf_counter(), ""
-        for attempt in range(POST_ATTEMPTS):
+        for attempt in range(transient.ATTEMPTS):
             if attempt:
                 self.retried += 1
-                await asyncio.sleep(RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                await asyncio.sleep(transient.backoff(attempt))
             try:
                 answer = await connection.request("POST", "/orders", body, headers=headers)
             except HttpError as error:
                 failure = f"error:{type(error).__name__}"
                 continue
-            if answer.status not in RETRIED_STATUSES:
+            if answer.status not in transient.STATUSES:
                 break
             failure = str(answer.status)
         else:

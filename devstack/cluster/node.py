@@ -475,19 +475,31 @@ def _write_configs(node: Node) -> None:
         plugin.symlink_to(BUILDX.binary("docker-buildx"))
 
 
+CONTENT_LABEL = "orderflow.local/content"
+
+
 def load_scratch_image(node: Node, ref: str, files: dict[str, Path], entrypoint: str) -> None:
-    """A FROM-scratch image of a few host files, imported into dockerd and loaded into containerd."""
+    """A FROM-scratch image of a few host files, imported into dockerd and loaded into containerd.
+
+    The image carries a digest of its files in a label: a rebuilt binary (same tag) is imported again."""
+    import hashlib
     import shutil
     import tempfile
 
     engine = node.engine
-    if engine.image_id(ref) is None:
+    digest = hashlib.sha256()
+    for target, source in sorted(files.items()):
+        digest.update(target.encode() + b"\0" + source.read_bytes())
+    content = digest.hexdigest()[:32]
+    labels = engine.docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref, check=False)
+    if labels.returncode != 0 or (json.loads(labels.stdout or b"null") or {}).get(CONTENT_LABEL) != content:
         with tempfile.TemporaryDirectory() as tmp:
             for target, source in files.items():
                 dest = Path(tmp) / target
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, dest)
-            engine.import_rootfs(Path(tmp), ref, [f'ENTRYPOINT ["{entrypoint}"]'])
+            changes = [f'ENTRYPOINT ["{entrypoint}"]', f"LABEL {CONTENT_LABEL}={content}"]
+            engine.import_rootfs(Path(tmp), ref, changes)
     engine.load([ref])
 
 

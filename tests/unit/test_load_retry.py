@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from orderflow import load as load_module
+from orderflow import transient
 from orderflow.load import LoadOptions, LoadRun
 
 
@@ -49,7 +49,7 @@ async def _run(steps: Sequence[bytes]) -> tuple[ScriptedServer, dict[str, object
 
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load_module, "RETRY_BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr(transient, "BACKOFF_SECONDS", 0.0)
 
 
 def _answer(status: bytes) -> bytes:
@@ -64,10 +64,10 @@ def test_a_broken_connection_and_a_503_are_retried_under_the_same_key() -> None:
 
 
 def test_a_post_that_keeps_failing_is_rejected_with_its_last_reason() -> None:
-    scripted, summary = asyncio.run(_run([_answer(b"503 Service Unavailable")] * load_module.POST_ATTEMPTS))
-    assert len(scripted.keys) == load_module.POST_ATTEMPTS
+    scripted, summary = asyncio.run(_run([_answer(b"503 Service Unavailable")] * transient.ATTEMPTS))
+    assert len(scripted.keys) == transient.ATTEMPTS
     assert summary["rejected_by_status"] == {"503": 1}
-    assert summary["retried"] == load_module.POST_ATTEMPTS - 1
+    assert summary["retried"] == transient.ATTEMPTS - 1
 
 
 def test_client_errors_are_not_retried() -> None:
