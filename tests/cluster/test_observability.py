@@ -108,6 +108,30 @@ def loaded(node: Node, observed: Installed) -> dict[str, Any]:
     return summary
 
 
+@pytest.fixture(scope="module")
+def pipeline(jaeger: httpx.Client, orders: httpx.Client) -> None:
+    """Until the trace pipeline runs end to end: the services, the collector and Jaeger start together, and
+    spans exported before the next hop answers may be retried for a while. One order's spans from all three
+    services reaching Jaeger is the progress waited on."""
+    order_id, _ = _place(orders, "trace-warm-up", "3.00")
+    try:
+        wait_for(lambda: any(_services(t) >= SERVICES for t in _traces(jaeger, order_id)), "spans in Jaeger", 300)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; Jaeger holds: {_summary(_traces(jaeger, order_id))}") from None
+
+
+def _summary(traces: list[dict[str, Any]]) -> list[dict[str, int]]:
+    """Per trace, the number of spans of each service: what a failure shows of a partial trace."""
+    counts = []
+    for trace in traces:
+        per: dict[str, int] = {}
+        for span in trace["spans"]:
+            service = trace["processes"][span["processID"]]["serviceName"]
+            per[service] = per.get(service, 0) + 1
+        counts.append(per)
+    return counts
+
+
 def _place(orders: httpx.Client, customer: str, unit_price: str) -> tuple[str, dict[str, Any]]:
     body = {"customer_id": customer, "items": [{"sku": SKUS[0], "quantity": 1, "unit_price": unit_price}]}
     response = orders.post("/orders", json={**body, "currency": "EUR"})
@@ -167,11 +191,14 @@ def _complete(jaeger: httpx.Client, order_id: str, answer: str) -> list[dict[str
     ids=["confirmed", "cancelled"],
 )
 def test_an_order_is_one_trace_in_jaeger_across_the_three_services(
-    jaeger: httpx.Client, orders: httpx.Client, price: str, status: str, answer: str
+    jaeger: httpx.Client, orders: httpx.Client, pipeline: None, price: str, status: str, answer: str
 ) -> None:
     order_id, order = _place(orders, f"trace-{status.lower()}", price)
     assert order["status"] == status, order
-    traces = wait_for(lambda: _complete(jaeger, order_id, answer), f"the trace of {order_id} in Jaeger", timeout=120)
+    try:
+        traces = wait_for(lambda: _complete(jaeger, order_id, answer), f"the trace of {order_id} in Jaeger", 120)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; Jaeger holds: {_summary(_traces(jaeger, order_id))}") from None
     assert len(traces) == 1, f"{len(traces)} traces hold order {order_id}"
     [trace] = traces
     spans = {span["spanID"]: span for span in trace["spans"]}
@@ -250,7 +277,7 @@ def _dead_letter_sends(jaeger: httpx.Client, trace_id: str, dlq: str) -> dict[st
 
 
 def test_a_dead_letter_and_its_replay_stay_in_the_trace_of_the_original_send(
-    observed: Installed, jaeger: httpx.Client
+    observed: Installed, jaeger: httpx.Client, pipeline: None
 ) -> None:
     """A record that cannot be parsed gets no process span, but each consumer's send to the DLQ continues the
     trace the record carried; the replay (through each group's retry topic) dead-letters it again, in that
