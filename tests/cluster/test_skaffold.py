@@ -125,10 +125,12 @@ def _served(url: str, token: str) -> bool:
 
 
 def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(node: Node, workdir: Path, namespace: str) -> None:
+    started = time.monotonic()
     dev = Skaffold(node, workdir, namespace, "dev", "--port-forward=user", "--tail=false", "--cleanup=true")
     try:
         first = dev.wait_line("Watching for changes...")
         built = set(BUILDING.findall("\n".join(dev.lines[:first])))
+        print(f"\nskaffold dev: first deploy watching after {time.monotonic() - started:.0f}s, built {sorted(built)}")
         assert built <= {f"orderflow-{s}" for s in (*APPS, "operator")}
         forwarded = wait_for(lambda: FORWARD.search("\n".join(dev.lines)), "the orders port-forward", timeout=120)
         assert forwarded.group(1) == namespace
