@@ -36,10 +36,11 @@ from rich.table import Table
 
 from orderflow import transient
 from orderflow.demo import LARGE_QUANTITY, PRICES, SKUS
-from orderflow.loadclient import Connection, HttpError
+from orderflow.loadclient import Answer, Connection, HttpError, NoAnswer
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
 
 LONG_POLL_SECONDS = 10.0
+POST_TIMEOUT_SECONDS = 30.0
 
 console = Console()
 progress_console = Console(stderr=True)
@@ -92,7 +93,7 @@ class LoadRun:
         self.tick = tick
         self.rng = random.Random(options.seed)
         self.rejected: Counter[str] = Counter()
-        self.retried = 0  # POSTs sent again after a broken connection or a 502-504
+        self.retried = 0  # POST resends after a broken connection or a 502-504
         self.outcomes: list[Outcome] = []
         self.post_latencies: list[float] = []
         self.accepted: asyncio.Queue[tuple[str, float] | None] = asyncio.Queue()
@@ -159,33 +160,14 @@ class LoadRun:
         await asyncio.gather(*arrivals)
 
     async def _place(self, connection: Connection, due: float) -> None:
-        """POST one order; `due` is when it was meant to be sent, where its latency starts.
-
-        Each order carries its own Idempotency-Key, so a POST whose connection broke (a pod stopping in a
-        rolling update closes its keep-alive connections) or that met a 502-504 is sent again safely: the
-        service returns the order the first try made, if it made one, instead of placing a second.
-        """
+        """POST one order; `due` is when it was meant to be sent, where its latency starts."""
         options = self.options
         body = order_body(self.rng, options.decline_share, options.large_share)
-        headers = {"Idempotency-Key": f"load-{uuid.uuid4()}"}
-        sent, failure = time.perf_counter(), ""
-        for attempt in range(transient.ATTEMPTS):
-            if attempt:
-                self.retried += 1
-                await asyncio.sleep(transient.backoff(attempt))
-            try:
-                answer = await connection.request("POST", "/orders", body, headers=headers)
-            except HttpError as error:
-                failure = f"error:{type(error).__name__}"
-                continue
-            if answer.status not in transient.STATUSES:
-                break
-            failure = str(answer.status)
-        else:
-            self.rejected[failure] += 1
-            self.tick("placed")
-            return
-        if answer.status == 202:
+        sent = time.perf_counter()
+        answer = await self._post(connection, body)
+        if isinstance(answer, str):
+            self.rejected[answer] += 1
+        elif answer.status == 202:
             self.post_latencies.append(time.perf_counter() - sent)
             if options.wait:
                 self.accepted.put_nowait((answer.json()["order_id"], due))
@@ -194,6 +176,33 @@ class LoadRun:
         else:
             self.rejected[str(answer.status)] += 1
         self.tick("placed")
+
+    async def _post(self, connection: Connection, body: dict[str, Any]) -> Answer | str:
+        """The answer to POST /orders, or why there is none.
+
+        Each order carries its own Idempotency-Key, so a POST whose connection broke (a pod stopping in a
+        rolling update closes its keep-alive connections) or that met a 502-504 is sent again safely: the
+        service returns the order the first try made, if it made one, instead of placing a second. A POST that
+        got no answer in time is not: the service may still be working on it, and a resend only adds load.
+        """
+        headers = {"Idempotency-Key": f"load-{uuid.uuid4()}"}
+        failure = ""
+        for attempt in range(transient.ATTEMPTS):
+            if attempt:
+                self.retried += 1
+                await asyncio.sleep(transient.backoff(attempt))
+            try:
+                answer = await connection.request(
+                    "POST", "/orders", body, headers=headers, timeout=POST_TIMEOUT_SECONDS
+                )
+            except NoAnswer as error:
+                return f"error:{type(error).__name__}"
+            except HttpError as error:
+                failure = f"error:{type(error).__name__}"
+                continue
+            if answer.status not in transient.STATUSES or attempt == transient.ATTEMPTS - 1:
+                return answer
+        return failure
 
     async def _waiter(self, connection: Connection) -> None:
         while (item := await self.accepted.get()) is not None:
@@ -265,7 +274,7 @@ def render(summary: LoadSummary) -> Table:
     table.add_row("requested", str(summary.requested))
     table.add_row("accepted (202)", str(summary.accepted))
     table.add_row("rejected", f"{summary.rejected_total}" + (f"  ({rejected})" if rejected else ""))
-    table.add_row("POSTs retried", str(summary.retried))
+    table.add_row("POST resends", str(summary.retried))
     table.add_row("confirmed", str(summary.confirmed))
     table.add_row("cancelled", str(summary.cancelled_total))
     for reason, count in summary.cancelled.items():

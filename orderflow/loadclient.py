@@ -23,6 +23,10 @@ class HttpError(Exception):
     """The connection failed or closed before a full answer arrived."""
 
 
+class NoAnswer(HttpError):
+    """The request was sent and no answer came within its timeout (the connection is closed)."""
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -112,7 +116,7 @@ class Connection:
             return await asyncio.wait_for(protocol.answer, timeout)
         except TimeoutError:
             self.close()
-            raise HttpError(f"no answer within {timeout:.0f}s") from None
+            raise NoAnswer(f"no answer within {timeout:.0f}s") from None
         finally:
             protocol.answer = None
 

@@ -50,7 +50,7 @@ class LoadSummary:
     post_latency_ms: Mapping[str, float | None] = field(default_factory=dict)  # POST sent to 202 received
     waited: bool = True  # False: a placement-only run, whose outcomes were never asked for
     client_cpu_seconds: float = 0.0  # what the load generator itself spent, so a bench can count it apart
-    retried: int = 0  # POSTs sent again (same Idempotency-Key) after a broken connection or a 502-504
+    retried: int = 0  # POST resends (same Idempotency-Key) after a broken connection or a 502-504
 
     @property
     def rejected_total(self) -> int:

@@ -35,7 +35,9 @@ def skaffold_env(
     node: Node, namespace: str, python_image: str, bootstrap_servers: str, base: Mapping[str, str]
 ) -> dict[str, str]:
     """`base` (the caller's environment) with the node's tools first on PATH and what the `node` profile reads.
-    The profile and namespace go as skaffold's own flag variables, so flags on the command line still win."""
+    The profile and namespace go as skaffold's own flag variables (SKAFFOLD_PROFILE, SKAFFOLD_NAMESPACE). The
+    profile's templates read SKAFFOLD_NAMESPACE too (operator scope, topic prefix, forward), so the namespace is
+    chosen with `orderflow k8s skaffold --namespace`, not with a skaffold `-n` passed through."""
     path = os.pathsep.join([*(str(tool.bin_dir) for tool in (KUBERNETES, HELM)), base.get("PATH", os.defpath)])
     drop = ("DOCKER_", "BUILDX_", "SKAFFOLD_", "KUBECONFIG")
     env = {k: v for k, v in base.items() if not k.startswith(drop)}

@@ -165,7 +165,6 @@ def test_skaffold_release_renders_with_the_built_images(helm: Helm, profile: str
     )
     if chart == CHART:
         ours = [f for f in forwards if _from_environment(f["namespace"], release["namespace"]) == release["namespace"]]
-        assert ours or not forwards, "a forward reaches this release's namespace"
         for forward in ours:
             target = named(manifests, "Service", forward["resourceName"])
             assert forward["port"] in [p["port"] for p in target["spec"]["ports"]]

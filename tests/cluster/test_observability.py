@@ -236,71 +236,6 @@ def test_the_services_export_through_the_collector(node: Node, observed: Install
     assert "otlp/jaeger" in config, "the collector forwards to the bundled Jaeger"
 
 
-def _send_poisoned_order(installed: Installed, trace_id: str) -> str:
-    """A well-formed CloudEvent `OrderPlaced` whose data fails validation (no lines), sent inside trace `trace_id`
-    as a producing service would: both consumers dead-letter it at once. Its event id."""
-    event = new_event(
-        OrderPlaced(order_id=uuid.uuid4(), customer_id="poison", items=[_LINE], currency="EUR", total=Decimal("1")),
-        source="tests/cluster",
-    )
-    record = to_record(event, extra_headers=[("traceparent", f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01".encode())])
-    data = json.loads(record.value)
-
-    async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=installed.bootstrap_servers)
-        await producer.start()
-        try:
-            value = json.dumps({**data, "items": []}).encode()
-            await producer.send_and_wait(
-                f"{installed.namespace}.orders", value, key=record.key, headers=list(record.headers)
-            )
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
-    return event.id
-
-
-def _dead_letter_sends(jaeger: httpx.Client, trace_id: str, dlq: str) -> dict[str, int]:
-    """Per service, its spans in trace `trace_id` sending a record to the dead-letter topic `dlq`."""
-    response = jaeger.get(f"/api/traces/{trace_id}")
-    if response.status_code == 404:
-        return {}
-    assert response.status_code == 200, response.text
-    [trace] = response.json()["data"]
-    sends: dict[str, int] = {}
-    for span in trace["spans"]:
-        if span["operationName"] == f"send {dlq}":
-            service = trace["processes"][span["processID"]]["serviceName"]
-            sends[service] = sends.get(service, 0) + 1
-    return sends
-
-
-def test_a_dead_letter_and_its_replay_stay_in_the_trace_of_the_original_send(
-    observed: Installed, jaeger: httpx.Client, pipeline: None
-) -> None:
-    """A record that cannot be parsed gets no process span, but each consumer's send to the DLQ continues the
-    trace the record carried; the replay (through each group's retry topic) dead-letters it again, in that
-    same trace."""
-    trace_id = uuid.uuid4().hex
-    dlq = f"{observed.namespace}.orders.dlq"
-    event_id = _send_poisoned_order(observed, trace_id)
-    once = {"inventory": 1, "payments": 1}
-    wait_for(lambda: _dead_letter_sends(jaeger, trace_id, dlq) == once, f"both dead-letter sends in {trace_id}", 120)
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": observed.bootstrap_servers,
-        "ORDERFLOW_KAFKA_NAMESPACE": f"{observed.namespace}.",
-    }
-    argv = [str(ORDERFLOW), "dlq", "replay", "--topic", "orders", "--event-id", event_id]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "replayed 2 records" in done.stdout, done.stdout  # one per group that dead-lettered it
-    twice = {"inventory": 2, "payments": 2}
-    wait_for(lambda: _dead_letter_sends(jaeger, trace_id, dlq) == twice, "the replays' sends in the same trace", 120)
-    print(f"trace {trace_id}: {twice} sends to {dlq}, before and after `orderflow dlq replay`")
-
-
 def _query(prometheus: httpx.Client, expr: str) -> list[dict[str, Any]]:
     response = prometheus.get("/api/v1/query", params={"query": expr})
     assert response.status_code == 200, f"{expr}: {response.text}"
@@ -382,6 +317,72 @@ def test_every_dashboard_panel_reads_data_from_prometheus(
             print(f"{count:>4} series  {dashboard} / {title}")
     silent = [f"{dashboard} / {title}" for (dashboard, title, _), count in counts.items() if not count]
     assert not silent, f"panels without data: {silent}"
+
+
+# After the alert test: its dead letters would make that alert fire before the test's own garbage does.
+def _send_poisoned_order(installed: Installed, trace_id: str) -> str:
+    """A well-formed CloudEvent `OrderPlaced` whose data fails validation (no lines), sent inside trace `trace_id`
+    as a producing service would: both consumers dead-letter it at once. Its event id."""
+    event = new_event(
+        OrderPlaced(order_id=uuid.uuid4(), customer_id="poison", items=[_LINE], currency="EUR", total=Decimal("1")),
+        source="tests/cluster",
+    )
+    record = to_record(event, extra_headers=[("traceparent", f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01".encode())])
+    data = json.loads(record.value)
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=installed.bootstrap_servers)
+        await producer.start()
+        try:
+            value = json.dumps({**data, "items": []}).encode()
+            await producer.send_and_wait(
+                f"{installed.namespace}.orders", value, key=record.key, headers=list(record.headers)
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    return event.id
+
+
+def _dead_letter_sends(jaeger: httpx.Client, trace_id: str, dlq: str) -> dict[str, int]:
+    """Per service, its spans in trace `trace_id` sending a record to the dead-letter topic `dlq`."""
+    response = jaeger.get(f"/api/traces/{trace_id}")
+    if response.status_code == 404:
+        return {}
+    assert response.status_code == 200, response.text
+    [trace] = response.json()["data"]
+    sends: dict[str, int] = {}
+    for span in trace["spans"]:
+        if span["operationName"] == f"send {dlq}":
+            service = trace["processes"][span["processID"]]["serviceName"]
+            sends[service] = sends.get(service, 0) + 1
+    return sends
+
+
+def test_a_dead_letter_and_its_replay_stay_in_the_trace_of_the_original_send(
+    observed: Installed, jaeger: httpx.Client, pipeline: None
+) -> None:
+    """A record that cannot be parsed gets no process span, but each consumer's send to the DLQ continues the
+    trace the record carried; the replay (through each group's retry topic) dead-letters it again, in that
+    same trace."""
+    trace_id = uuid.uuid4().hex
+    dlq = f"{observed.namespace}.orders.dlq"
+    event_id = _send_poisoned_order(observed, trace_id)
+    once = {"inventory": 1, "payments": 1}
+    wait_for(lambda: _dead_letter_sends(jaeger, trace_id, dlq) == once, f"both dead-letter sends in {trace_id}", 120)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": observed.bootstrap_servers,
+        "ORDERFLOW_KAFKA_NAMESPACE": f"{observed.namespace}.",
+    }
+    argv = [str(ORDERFLOW), "dlq", "replay", "--topic", "orders", "--event-id", event_id]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replayed 2 records" in done.stdout, done.stdout  # one per group that dead-lettered it
+    twice = {"inventory": 2, "payments": 2}
+    wait_for(lambda: _dead_letter_sends(jaeger, trace_id, dlq) == twice, "the replays' sends in the same trace", 120)
+    print(f"trace {trace_id}: {twice} sends to {dlq}, before and after `orderflow dlq replay`")
 
 
 def test_a_service_with_no_pod_fires_service_down(node: Node, observed: Installed, prometheus: httpx.Client) -> None:

@@ -3,15 +3,18 @@
 The apiserver and cluster tiers need Go tools (Kubernetes, etcd, helm, Prometheus, the node's tools, Compose,
 the collector, Jaeger): about 45 minutes of builds on 2 cores, which used to start only when the first of those
 tests asked for them, while nothing else ran. This plugin puts those two tiers last and, when a tool they need
-is missing, starts one niced process at collection that builds them in the order the tiers ask for them, one
-tool at a time. A fixture that needs a tool goes through `ensure_tools` as before: it takes the machine's build
-lock, so it finds the tool built or waits for the build under way. Warm caches start nothing. The process is
-stopped when the session ends, whatever it was doing (an interrupted build leaves only its `.partial` folder,
-which the next build clears).
+is missing and Python tiers run too (something to overlap with), starts one niced process at collection that
+builds them in the order the tiers ask for them, one tool at a time. A fixture that needs a tool goes through
+`ensure_tools` as before: it takes the machine's build lock, so it finds the tool built or waits for the build
+under way. Warm caches start nothing. The builder stays in pytest's session (a session of its own would be an
+autogroup of its own, where nice counts for nothing against the tests) but leads its own process group, which
+is stopped when the session ends or pytest dies (an interrupted build leaves only its `.partial` folder, which
+the next build clears).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.cache import ToolMissing
 from devstack.cluster.build import (
     BUILDX,
     COMPOSE,
@@ -29,6 +33,7 @@ from devstack.cluster.build import (
     JAEGER,
     OTELCOL,
     PROMETHEUS,
+    BuildError,
     GoTool,
     cache_root,
     ensure_tools,
@@ -52,34 +57,52 @@ def _tier(item: pytest.Item) -> str:
         return ""
 
 
-def missing(tiers: set[str]) -> list[GoTool]:
-    """The tools the tiers need that are not built yet, without duplicates, in the order they are needed."""
-    wanted = {tool.name: tool for tier in sorted(tiers) for tool in NEEDS.get(tier, ())}  # GoTool is unhashable
+def missing(tiers: set[str], root: bool = True) -> list[GoTool]:
+    """The tools the tiers need that are not built yet, without duplicates, in the order they are needed; the
+    cluster tier's only as root (elsewhere it cannot run)."""
+    needed = (tier for tier in sorted(tiers) if root or tier != "cluster")
+    wanted = {tool.name: tool for tier in needed for tool in NEEDS.get(tier, ())}  # GoTool is unhashable
     return [tool for tool in wanted.values() if not is_current(tool)]
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: _tier(item) in NEEDS)  # stable: the Python tiers first, in their own order
-    tools = missing({_tier(item) for item in items})
-    if not tools or config.option.collectonly:
+    tiers = {_tier(item) for item in items}
+    tools = missing(tiers, root=os.geteuid() == 0)
+    if not tools or tiers <= set(NEEDS) or config.option.collectonly:
         return
     log = cache_root() / "logs" / "prebuild.log"
+    config.stash[_PROCESS] = spawn([tool.name for tool in tools], log)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"building {', '.join(tool.name for tool in tools)} in the background (log: {log})")
+
+
+def spawn(names: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """The builder of `names`, niced, in a process group of its own, dying with this process."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
-        config.stash[_PROCESS] = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.prebuild", *(tool.name for tool in tools)],
+        return subprocess.Popen(
+            [sys.executable, "-u", "-m", "tests.support.prebuild", *names],
+            cwd=TESTS.parent,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopping it stops its `go build` too
-            preexec_fn=lambda: os.nice(10),  # the tests running meanwhile come first
+            process_group=0,
+            preexec_fn=_child_setup,
         )
-    print(f"\nbuilding {', '.join(tool.name for tool in tools)} in the background (log: {log})")
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    process = config.stash.get(_PROCESS, None)
-    if process is None or process.poll() is not None:
+def _child_setup() -> None:
+    os.nice(10)  # the tests running meanwhile come first
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # pytest killed: stop building
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -89,10 +112,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         process.wait()
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process = config.stash.get(_PROCESS, None)
+    if process is not None:
+        stop(process)
+
+
 def main(names: list[str]) -> None:
+    # SIGTERM (from `stop` or a dying pytest) takes the `go build` under way with it: the whole group.
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
     by_name = {tool.name: tool for tools in NEEDS.values() for tool in tools}
     for name in names:
-        ensure_tools((by_name[name],))  # one lock per tool: a waiting fixture gets in between two builds
+        try:
+            ensure_tools((by_name[name],))  # one lock per tool: a waiting fixture gets in between two builds
+        except (BuildError, ToolMissing) as error:
+            print(f"{name}: {error}")  # the fixture that needs it builds it again and reports the failure
 
 
 if __name__ == "__main__":

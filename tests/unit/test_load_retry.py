@@ -9,12 +9,16 @@ from collections.abc import Sequence
 
 import pytest
 
+from orderflow import load as load_module
 from orderflow import transient
 from orderflow.load import LoadOptions, LoadRun
 
+HANG = b"hang"
+
 
 class ScriptedServer:
-    """Answers each POST with the next step: b"" closes the connection unanswered, else the bytes are sent."""
+    """Answers each POST with the next step: b"" closes the connection unanswered, HANG never answers, else the
+    bytes are sent."""
 
     def __init__(self, steps: Sequence[bytes]) -> None:
         self.steps = list(steps)
@@ -28,6 +32,9 @@ class ScriptedServer:
             self.keys.append(headers["Idempotency-Key"])
             step = self.steps.pop(0)
             if not step:
+                break
+            if step == HANG:
+                await reader.read()  # until the client gives up and closes
                 break
             writer.write(step)
             await writer.drain()
@@ -74,3 +81,10 @@ def test_client_errors_are_not_retried() -> None:
     scripted, summary = asyncio.run(_run([_answer(b"422 Unprocessable Entity")]))
     assert len(scripted.keys) == 1
     assert (summary["rejected_by_status"], summary["retried"]) == ({"422": 1}, 0)
+
+
+def test_a_post_without_an_answer_in_time_is_not_resent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load_module, "POST_TIMEOUT_SECONDS", 0.2)
+    scripted, summary = asyncio.run(_run([HANG, _answer(b"202 Accepted")]))
+    assert len(scripted.keys) == 1, "the service may still be placing it: no second POST"
+    assert (summary["rejected_by_status"], summary["retried"]) == ({"error:NoAnswer": 1}, 0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.support import prebuild
@@ -27,3 +30,22 @@ def test_the_python_tiers_need_nothing_built(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(prebuild, "is_current", lambda tool: False)
     assert prebuild.missing({"unit", "integration", "e2e"}) == []
     assert [tool.name for tool in prebuild.missing({"apiserver"})] == ["kubernetes", "etcd", "helm", "prometheus"]
+
+
+def test_without_root_the_cluster_tier_builds_nothing_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prebuild, "is_current", lambda tool: False)
+    names = [tool.name for tool in prebuild.missing({"cluster", "apiserver"}, root=False)]
+    assert names == ["kubernetes", "etcd", "helm", "prometheus"]
+
+
+def test_the_builder_leads_its_own_group_and_is_stopped(tmp_path: Path) -> None:
+    process = prebuild.spawn([], tmp_path / "prebuild.log")
+    try:
+        assert os.getpgid(process.pid) == process.pid != os.getpgid(0)
+        assert os.getsid(process.pid) == os.getsid(0), "same session: its nice counts against the tests"
+    except ProcessLookupError:
+        pass  # already done: nothing to build
+    process.wait(timeout=60)
+    assert process.returncode == 0
+    prebuild.stop(process)  # a finished builder is left alone
+    assert (tmp_path / "prebuild.log").exists()

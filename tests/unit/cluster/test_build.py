@@ -150,7 +150,12 @@ def test_the_collector_is_our_main_package_with_its_components_pinned() -> None:
         re.findall(r'"((?:go\.opentelemetry\.io|github\.com)/[^"]+)"', (tool.source / "main.go").read_text())
     )
     pinned = {tool.module, *tool.requires}
-    # Every component module main.go imports is pinned (a bare import would resolve to the newest release).
+    # Each component (otlpreceiver, batchprocessor, ...) is a module of its own and must be pinned exactly:
+    # unpinned, `go build -mod=mod` would take its newest release. Everything else lives in a pinned module.
+    kinds = ("receiver", "processor", "exporter", "extension")
+    components = {path for path in imported if path.endswith(kinds) and path.rsplit("/", 1)[-1] not in kinds}
+    assert len(components) == 6, components
+    assert components <= pinned, components - pinned
     assert all(any(path == m or path.startswith(m + "/") for m in pinned) for path in imported), imported - pinned
     assert "source=" in tool.stamp, "an edit of main.go rebuilds it"
 
