@@ -66,7 +66,27 @@ def wait_reachable(node: Node, installed: Installed) -> None:
     programs a new Service's rules a moment later."""
     for service in ("orders", "inventory", "payments"):
         url = service_url(node, installed, service)
-        wait_for(lambda url=url: answers(url), f"{url} (the {service} Service) answering", timeout=60, interval=0.5)
+        try:
+            wait_for(lambda url=url: answers(url), f"{url} (the {service} Service) answering", timeout=60, interval=0.5)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{_why_not(node, installed, service, url)}") from None
+
+
+def _why_not(node: Node, installed: Installed, service: str, url: str) -> str:
+    """What a failure needs to be understood: the pods, recent warnings, the service's log tail, its /readyz."""
+    namespace, deployment = installed.namespace, f"deploy/{installed.fullname}-{service}"
+    try:
+        readyz = httpx.get(f"{url}/readyz", timeout=5, trust_env=False)
+        probe = f"{readyz.status_code} {readyz.text[:500]}"
+    except httpx.TransportError as error:
+        probe = repr(error)
+    parts = [
+        node.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False),
+        node.kubectl("-n", namespace, "get", "events", "--field-selector", "type=Warning", check=False)[-3000:],
+        node.kubectl("-n", namespace, "logs", deployment, "--all-containers", "--tail=30", check=False)[-4000:],
+        f"GET {url}/readyz: {probe}",
+    ]
+    return "\n".join(parts)
 
 
 def pods(node: Node, namespace: str, selector: str = "") -> list[dict[str, Any]]:
