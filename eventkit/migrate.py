@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -18,6 +21,24 @@ def alembic_config(script_location: Path, url: str) -> Config:
     # Alembic's ini interpolation treats % specially; a password may contain one.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def upgrade_when_reachable(
+    script_location: Path, url: str, wait_seconds: float, on_retry: Callable[[Exception], None]
+) -> None:
+    """`upgrade`, retried while the database does not accept connections yet, for up to `wait_seconds`: a
+    migration step started with its database (an init container beside a new PostgreSQL) waits for it instead
+    of failing, which kubelet would answer with restarts and skaffold's status check with a failed deploy."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            upgrade(script_location, url)
+            return
+        except (OSError, OperationalError, InterfaceError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            on_retry(error)
+            time.sleep(1)
 
 
 def upgrade(script_location: Path, url: str, revision: str = "head") -> None:

@@ -15,11 +15,12 @@ import uvicorn
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from eventkit.consumer import ConsumerOptions
 from eventkit.host.registry import InstalledService, UnknownService, find
 from eventkit.host.settings import DATABASE_URL_VARIABLE, ServiceSettings
-from eventkit.migrate import upgrade
+from eventkit.migrate import upgrade_when_reachable
 from eventkit.observability.setup import configure_process
 from eventkit.settings import KafkaSettings
 from eventkit.topics import TooFewPartitions, provision
@@ -107,6 +108,9 @@ def serve(
 def migrate(
     service: ServiceArg = None,
     url: Annotated[str | None, typer.Option(help=f"SQLAlchemy async URL (default: ${DATABASE_URL_VARIABLE})")] = None,
+    wait_seconds: Annotated[
+        float, typer.Option(min=0, help="How long to wait for a database that does not accept connections yet")
+    ] = 120,
 ) -> None:
     """Upgrade a service's database to the newest Alembic revision (creates a SQLite file when missing)."""
     installed = _service(service)
@@ -114,7 +118,17 @@ def migrate(
     if not target:
         typer.echo(f"error: {installed.name}: set {DATABASE_URL_VARIABLE} or pass --url", err=True)
         raise typer.Exit(2)
-    upgrade(installed.migrations(), target)
+
+    def waiting(error: Exception) -> None:
+        typer.echo(f"{installed.name}: {redacted(target)} does not accept connections yet ({error}); waiting", err=True)
+
+    try:
+        upgrade_when_reachable(installed.migrations(), target, wait_seconds, waiting)
+    except (OSError, OperationalError, InterfaceError) as error:
+        typer.echo(
+            f"error: {installed.name}: {redacted(target)} unreachable for {wait_seconds:.0f}s: {error}", err=True
+        )
+        raise typer.Exit(1) from error
     typer.echo(f"{installed.name}: database at {redacted(target)} is at the newest revision")
 
 
