@@ -67,7 +67,10 @@ def wait_reachable(node: Node, installed: Installed) -> None:
     for service in ("orders", "inventory", "payments"):
         url = service_url(node, installed, service)
         try:
-            wait_for(lambda url=url: answers(url), f"{url} (the {service} Service) answering", timeout=60, interval=0.5)
+            # A pod replaced by the test before (or restarted) is back within a few probe periods; 180 s covers a
+            # restart's back-off on a busy machine, and a Service still silent then shows why (_why_not).
+            what = f"{url} (the {service} Service) answering"
+            wait_for(lambda url=url: answers(url), what, timeout=180, interval=0.5)
         except AssertionError as error:
             raise AssertionError(f"{error}\n{_why_not(node, installed, service, url)}") from None
 

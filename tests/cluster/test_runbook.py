@@ -20,7 +20,7 @@ from devstack.cluster.build import HELM, KUBERNETES
 from devstack.cluster.node import Node
 from devstack.cluster.platform import Installed
 from orderflow.demo import SKUS, seed_demo_stock
-from tests.cluster.kube import service_url
+from tests.cluster.kube import service_url, wait_reachable
 
 pytestmark = [pytest.mark.timeout(1800)]
 
@@ -67,6 +67,7 @@ def _garbage(bootstrap: str, topic: str) -> None:
 
 
 def test_every_runbook_command_works_on_the_cluster(node: Node, platform: Installed) -> None:
+    wait_reachable(node, platform)  # the tests before replace and restart pods of this platform
     urls = {s: service_url(node, platform, s) for s in ("orders", "inventory", "payments")}
     seed_demo_stock(urls["inventory"])
     body = {"customer_id": "runbook", "items": [{"sku": SKUS[0], "quantity": 1, "unit_price": "2.00"}]}
