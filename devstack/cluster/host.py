@@ -1,8 +1,9 @@
 """What a node changes on the machine, and how `down` takes it back: iptables, links, mounts, sysctls, paths.
 
 The iptables clean-up is computed from `iptables-save` output by pure functions (`cleanup_rules`), so what
-`down` deletes can be unit tested: every rule that jumps to a chain the node's daemons made (CNI-*, KUBE-*,
-and DOCKER* when no other dockerd runs on the machine), every rule naming cni0/docker0, then those chains.
+`down` deletes can be unit tested: every rule that jumps to a chain the node or its daemons made (ORDERFLOW-*,
+CNI-*, KUBE-*, and DOCKER* when no other dockerd runs on the machine), every rule naming cni0/docker0, then
+those chains.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from devstack.cache import ToolMissing
 from devstack.cluster.nodeconfig import CNI_BIN_DIR, RUNC, SYSCTLS, parse_route
 
 BUILTIN_CHAINS = {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}
+SERVICES_CHAIN = "ORDERFLOW-SERVICES"
 OUR_LINKS = ("cni0", "docker0")
 SYSTEM_DOCKER_SOCK = Path("/var/run/docker.sock")
 SYSTEM_CONTAINERD_SOCK = Path("/run/containerd/containerd.sock")
@@ -94,12 +96,29 @@ def _iptables(family: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([family, "-w", *args], capture_output=True, text=True, check=False)
 
 
-def accept_pod_traffic() -> None:
-    """dockerd sets the FORWARD policy to DROP: without these, pod -> ClusterIP -> pod times out."""
+def _ensure(*rule: str) -> None:
+    """Insert `rule` (chain first) at the top of its chain unless it is there already."""
+    if _iptables("iptables", "-C", *rule).returncode != 0:
+        _iptables("iptables", "-I", *rule)
+
+
+def route_pod_traffic(service_cidr: str) -> None:
+    """dockerd sets the FORWARD policy to DROP: without the ACCEPTs, pod -> ClusterIP -> pod times out.
+
+    A connection to a ClusterIP that kube-proxy has not programmed yet (a Service created a moment ago) is not
+    DNATed and leaves by the default route, where this machine's egress answers every address and port with
+    HTTP 404. A gRPC client that connected in that moment (the collector to Jaeger) keeps that connection and
+    drops every batch as permanently refused. Rejected instead, the connect fails and the client retries."""
     for direction in ("-i", "-o"):
-        rule = ["DOCKER-USER", direction, "cni0", "-j", "ACCEPT"]
-        if _iptables("iptables", "-C", *rule).returncode != 0:
-            _iptables("iptables", "-I", *rule)
+        _ensure("DOCKER-USER", direction, "cni0", "-j", "ACCEPT")
+    if _iptables("iptables", "-L", SERVICES_CHAIN, "-n").returncode != 0:
+        _iptables("iptables", "-N", SERVICES_CHAIN)
+        _iptables("iptables", "-A", SERVICES_CHAIN, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset")
+        _iptables("iptables", "-A", SERVICES_CHAIN, "-j", "REJECT")
+    # filter runs after nat: what still has a ClusterIP destination here was not DNATed to a pod. Pods' traffic
+    # meets DOCKER-USER first in FORWARD, so the check goes above its ACCEPT; the host's own goes out by OUTPUT.
+    for chain in ("DOCKER-USER", "OUTPUT"):
+        _ensure(chain, "-d", service_cidr, "-j", SERVICES_CHAIN)
 
 
 def forward_policy() -> str:
@@ -144,8 +163,14 @@ def cleanup_rules(save: str, prefixes: tuple[str, ...], links: tuple[str, ...]) 
     return deletes + flushes + removals
 
 
+def _chain_prefixes(keep_docker: bool) -> tuple[str, ...]:
+    """The chains the node and its daemons made; DOCKER* stays to a dockerd of the machine's own."""
+    ours = ("ORDERFLOW-", "CNI-", "KUBE-")
+    return ours if keep_docker else (*ours, "DOCKER")
+
+
 def remove_iptables(keep_docker: bool) -> None:
-    prefixes = ("CNI-", "KUBE-") if keep_docker else ("CNI-", "KUBE-", "DOCKER")
+    prefixes = _chain_prefixes(keep_docker)
     for family in ("iptables", "ip6tables"):
         save = subprocess.run([f"{family}-save"], capture_output=True, text=True, check=False).stdout
         links = ("cni0",) if keep_docker else OUR_LINKS
@@ -245,7 +270,7 @@ def leftovers(roots: Iterable[Path], sysctls: dict[str, str], keep_docker: bool 
         name = line.split(":")[1].strip().split("@")[0] if ":" in line else ""
         if name in ("cni0", "veth") or name.startswith("veth") or (name == "docker0" and not keep_docker):
             found.append(f"link {name}")
-    prefixes = ("CNI-", "KUBE-") if keep_docker else ("CNI-", "KUBE-", "DOCKER")
+    prefixes = _chain_prefixes(keep_docker)
     for family in ("iptables", "ip6tables"):
         save = subprocess.run([f"{family}-save"], capture_output=True, text=True, check=False).stdout
         found += [f"{family} {' '.join(args)}" for args in cleanup_rules(save, prefixes, ("cni0",)) if args[2] == "-X"]

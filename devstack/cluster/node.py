@@ -576,14 +576,14 @@ def _bring_up(node: Node, pause: Path, log: Log, started: float) -> None:
             continue
         if spec.name == "kubelet":
             (layout.cni_conf_dir / "10-orderflow.conflist").write_text(cfg.cni_conflist(layout, net))
-            host.accept_pod_traffic()
+            host.route_pod_traffic(cfg.SERVICE_CIDR)
             load_scratch_image(node, cfg.PAUSE_IMAGE, {"pause": pause}, "/pause")
         node._start(spec, log)
         took = node.wait(spec.name, lambda s=spec.name: node.healthy(s), spec.timeout)  # type: ignore[misc]
         log(f"{spec.name} ready in {took:.1f}s")
     node.wait("kubelet", node.node_ready, 120, "Ready")
     log(f"node {net.node_name} ({net.node_ip}) Ready, {time.monotonic() - started:.1f}s after start")
-    host.accept_pod_traffic()  # a restarted dockerd rebuilt its chains
+    host.route_pod_traffic(cfg.SERVICE_CIDR)  # a restarted dockerd rebuilt its chains
     ca = Path("/etc/ssl/certs/ca-certificates.crt")
     files = {"coredns": COREDNS.binary("coredns"), **({"etc/ssl/certs/ca-certificates.crt": ca} if ca.exists() else {})}
     load_scratch_image(node, addons.COREDNS_IMAGE, files, "/coredns")

@@ -3,7 +3,9 @@ pods reaching the node IP, restricted Pod Security enforced."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -101,9 +103,25 @@ def _run(node: Node, namespace: str, image: str, script: str) -> str:
     return logs
 
 
+def _unused_cluster_ip(node: Node) -> str:
+    taken = {s["spec"].get("clusterIP") for s in kubectl_json(node, "get", "services", "-A")["items"]}
+    ip = ipaddress.ip_network(nodeconfig.SERVICE_CIDR).broadcast_address - 1
+    while str(ip) in taken:
+        ip -= 1
+    return str(ip)
+
+
 def test_pods_resolve_services_reach_the_api_and_the_node_ip(node: Node, images: Images, namespace: str) -> None:
+    # What a ClusterIP that kube-proxy has not programmed (yet) gives: a refusal, never a stranger's answer.
+    unused = _unused_cluster_ip(node)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((unused, 4317), timeout=10)
     script = f"""
 import socket, ssl, urllib.request
+try:
+    socket.create_connection(("{unused}", 4317), timeout=10)
+except ConnectionRefusedError:
+    print("unprogrammed ClusterIP refused")
 print("dns", socket.gethostbyname("kubernetes.default.svc.cluster.local"))
 context = ssl.create_default_context()
 context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -120,6 +138,7 @@ with socket.create_connection(("{node.net.node_ip}", {nodeconfig.PORTS["kube-api
     assert f"dns {nodeconfig.API_SERVICE_IP}" in logs
     assert "api 200" in logs or "api 401" in logs or "api 403" in logs, logs
     assert "node ip reached" in logs
+    assert "unprogrammed ClusterIP refused" in logs, logs
 
 
 def test_restricted_pod_security_rejects_a_root_pod(node: Node, images: Images, namespace: str) -> None:

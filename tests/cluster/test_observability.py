@@ -53,7 +53,11 @@ _LINE = OrderLine(sku=SKUS[0], quantity=1, unit_price=Decimal("1"))
 @pytest.fixture(scope="module")
 def observed(node: Node, images: Images) -> Iterator[Installed]:
     namespace = f"obs-{uuid.uuid4().hex[:6]}"
-    settings = {"kafka.topicPrefix": f"{namespace}.", "services.inventory.autoscaler.enabled": "true"}
+    settings = {
+        "kafka.topicPrefix": f"{namespace}.",
+        "services.inventory.autoscaler.enabled": "true",
+        "observability.prometheus.serviceDownFor": "20s",  # not the default 2m: the test waits for it
+    }
     try:
         installed = install(
             node,
@@ -109,15 +113,35 @@ def loaded(node: Node, observed: Installed) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(jaeger: httpx.Client, orders: httpx.Client) -> None:
+def pipeline(node: Node, observed: Installed, jaeger: httpx.Client, orders: httpx.Client) -> None:
     """Until the trace pipeline runs end to end: the services, the collector and Jaeger start together, and
     spans exported before the next hop answers may be retried for a while. One order's spans from all three
-    services reaching Jaeger is the progress waited on."""
-    order_id, _ = _place(orders, "trace-warm-up", "3.00")
+    services reaching Jaeger is the progress waited on. A hop drops what it cannot deliver, so each try places
+    a new order."""
+    placed: list[str] = []
+
+    def arrived() -> bool:
+        placed.append(_place(orders, "trace-warm-up", "3.00")[0])
+        return any(_services(t) >= SERVICES for order_id in placed for t in _traces(jaeger, order_id))
+
     try:
-        wait_for(lambda: any(_services(t) >= SERVICES for t in _traces(jaeger, order_id)), "spans in Jaeger", 300)
+        wait_for(arrived, "one order's spans from every service in Jaeger", 300, interval=5)
     except AssertionError as error:
-        raise AssertionError(f"{error}; Jaeger holds: {_summary(_traces(jaeger, order_id))}") from None
+        held = _summary(_traces(jaeger, placed[-1]))
+        raise AssertionError(f"{error}; Jaeger holds of the last: {held}\n{_hops(node, observed)}") from None
+
+
+def _hops(node: Node, installed: Installed) -> str:
+    """Each hop of the trace pipeline as a failure needs it: the pods, and the log tails of orders, the collector
+    and Jaeger (an export refused or retried shows there)."""
+    namespace = installed.namespace
+    parts = [node.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False)]
+    for component in ("orders", "otel-collector", "jaeger"):
+        tail = node.kubectl(
+            "-n", namespace, "logs", f"deploy/{installed.fullname}-{component}", "--tail=40", check=False
+        )
+        parts.append(f"--- {component}:\n{tail[-4000:]}")
+    return "\n".join(parts)
 
 
 def _summary(traces: list[dict[str, Any]]) -> list[dict[str, int]]:

@@ -112,7 +112,7 @@ groups:
       {{- $service := include "orderflow.componentName" (dict "root" $ "suffix" $name) }}
       - alert: OrderflowServiceDown
         expr: absent(up{namespace={{ $.Release.Namespace | quote }}, service={{ $service | quote }}} == 1)
-        for: 2m
+        for: {{ $.Values.observability.prometheus.serviceDownFor }}
         labels: {severity: critical, namespace: {{ $.Release.Namespace | quote }}, service: {{ $service | quote }}}
         annotations:
           summary: {{ printf "No %s pod is up: nothing serves its API or consumes its inputs" $name | quote }}
