@@ -5,6 +5,7 @@ orders finish, and a rolling update (`helm upgrade` to a new image tag) loses no
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -174,8 +175,8 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     )
     upgraded = time.monotonic() - started
     summary = finish_load(load)
-    after = pods(node, platform.namespace, "orderflow.io/service")
-    assert not before & {p["metadata"]["name"] for p in after}, "every service pod was replaced"
+    # helm --wait returns once the new pods are Ready; an old one may still be terminating (preStop, drain).
+    after = wait_for(lambda: _replacements(node, platform, before), "every old service pod gone", timeout=180)
     assert {c["image"] for p in after for c in p["spec"]["containers"]} == {
         f"orderflow-{s}:{new_tag}" for s in app_images.SERVICES
     }
@@ -185,6 +186,12 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     assert (summary["accepted"], summary["pending"]) == (600, 0)
     assert summary["confirmed"] + summary["cancelled"] == 600
     assert checked.orders == orders_before + 600, "no order lost or doubled"
+
+
+def _replacements(node: Node, platform: Installed, old: set[str]) -> list[dict[str, Any]] | None:
+    """The service pods, once none of `old` is left."""
+    current = pods(node, platform.namespace, "orderflow.io/service")
+    return None if old & {p["metadata"]["name"] for p in current} else current
 
 
 def _posts_answered(orders_url: str) -> float:
