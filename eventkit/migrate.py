@@ -23,6 +23,10 @@ def alembic_config(script_location: Path, url: str) -> Config:
     return config
 
 
+# What a database that does not accept connections yet raises, through asyncpg or aiosqlite and SQLAlchemy.
+UNREACHABLE: tuple[type[Exception], ...] = (OSError, OperationalError, InterfaceError)
+
+
 def upgrade_when_reachable(
     script_location: Path, url: str, wait_seconds: float, on_retry: Callable[[Exception], None]
 ) -> None:
@@ -34,7 +38,7 @@ def upgrade_when_reachable(
         try:
             upgrade(script_location, url)
             return
-        except (OSError, OperationalError, InterfaceError) as error:
+        except UNREACHABLE as error:
             if time.monotonic() >= deadline:
                 raise
             on_retry(error)

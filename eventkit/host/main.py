@@ -15,12 +15,11 @@ import uvicorn
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from eventkit.consumer import ConsumerOptions
 from eventkit.host.registry import InstalledService, UnknownService, find
 from eventkit.host.settings import DATABASE_URL_VARIABLE, ServiceSettings
-from eventkit.migrate import upgrade_when_reachable
+from eventkit.migrate import UNREACHABLE, upgrade_when_reachable
 from eventkit.observability.setup import configure_process
 from eventkit.settings import KafkaSettings
 from eventkit.topics import TooFewPartitions, provision
@@ -124,7 +123,7 @@ def migrate(
 
     try:
         upgrade_when_reachable(installed.migrations(), target, wait_seconds, waiting)
-    except (OSError, OperationalError, InterfaceError) as error:
+    except UNREACHABLE as error:
         typer.echo(
             f"error: {installed.name}: {redacted(target)} unreachable for {wait_seconds:.0f}s: {error}", err=True
         )

@@ -86,10 +86,15 @@ def _why_not(node: Node, installed: Installed, service: str, url: str) -> str:
     parts = [
         node.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False),
         node.kubectl("-n", namespace, "get", "events", "--field-selector", "type=Warning", check=False)[-3000:],
-        node.kubectl("-n", namespace, "logs", deployment, "--all-containers", "--tail=30", check=False)[-4000:],
+        log_tail(node, namespace, deployment, 30),
         f"GET {url}/readyz: {probe}",
     ]
     return "\n".join(parts)
+
+
+def log_tail(node: Node, namespace: str, deployment: str, lines: int) -> str:
+    """The last `lines` log lines of every container of `deployment`, at most 4000 characters of them."""
+    return node.kubectl("-n", namespace, "logs", deployment, "--all-containers", f"--tail={lines}", check=False)[-4000:]
 
 
 def pods(node: Node, namespace: str, selector: str = "") -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from tests.cluster.kube import (
     delete_topics,
     finish_load,
     kubectl_json,
+    log_tail,
     service_url,
     start_load,
     wait_for,
@@ -137,10 +138,8 @@ def _hops(node: Node, installed: Installed) -> str:
     namespace = installed.namespace
     parts = [node.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False)]
     for component in ("orders", "otel-collector", "jaeger"):
-        tail = node.kubectl(
-            "-n", namespace, "logs", f"deploy/{installed.fullname}-{component}", "--tail=40", check=False
-        )
-        parts.append(f"--- {component}:\n{tail[-4000:]}")
+        tail = log_tail(node, namespace, f"deploy/{installed.fullname}-{component}", 40)
+        parts.append(f"--- {component}:\n{tail}")
     return "\n".join(parts)
 
 
