@@ -5,27 +5,39 @@
 # iproute2, openssl for the certificates, and gcc with a static libc for the pause binary. Nothing is started
 # here: there is no systemd, and `orderflow k8s up --node` starts containerd and dockerd itself (the postinst's
 # "invoke-rc.d: policy-rc.d denied execution of start" is expected). CI runs this as root; elsewhere it uses sudo.
+#
+# `--check` only lists the missing packages (exit 1 if any). INSTALL_NODE_ROOT prefixes the fixed paths below
+# (a test's fake file system).
 set -euo pipefail
 
-# program -> package
+ROOT="${INSTALL_NODE_ROOT:-}"
+# A command name is looked up on PATH plus the sbin folders (runc and iptables live in /usr/sbin or /usr/bin
+# depending on the release); a path must exist exactly there: /usr/sbin/bridge is iproute2's, not the CNI plugin.
 declare -A NEEDED=(
-    [/usr/bin/containerd]=containerd
-    [/usr/sbin/dockerd]=docker.io
-    [/usr/bin/docker]=docker.io
-    [/usr/sbin/runc]=runc
+    [containerd]=containerd
+    [dockerd]=docker.io
+    [docker]=docker.io
+    [runc]=runc
     [/usr/lib/cni/bridge]=containernetworking-plugins
-    [/usr/bin/mmdebstrap]=mmdebstrap
-    [/usr/sbin/iptables]=iptables
-    [/usr/bin/ip]=iproute2
-    [/usr/bin/openssl]=openssl
-    [/usr/bin/gcc]=gcc
+    [mmdebstrap]=mmdebstrap
+    [iptables]=iptables
+    [ip]=iproute2
+    [openssl]=openssl
+    [gcc]=gcc
     [/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
 )
 
+present() {
+    if [[ "$1" == /* ]]; then
+        [[ -e "$ROOT$1" ]]
+    else
+        PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$1" >/dev/null
+    fi
+}
+
 missing=()
 for program in "${!NEEDED[@]}"; do
-    # runc and iptables live in /usr/sbin or /usr/bin depending on the release.
-    if [[ ! -e "$program" && ! -e "/usr/bin/$(basename "$program")" && ! -e "/usr/sbin/$(basename "$program")" ]]; then
+    if ! present "$program"; then
         missing+=("${NEEDED[$program]}")
     fi
 done
@@ -39,6 +51,10 @@ if [[ " ${missing[*]} " == *" mmdebstrap "* ]]; then
     missing+=(gpg libdpkg-perl mount ca-certificates)
 fi
 mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [[ "${1:-}" == "--check" ]]; then
+    echo "install-node: missing ${packages[*]}"
+    exit 1
+fi
 
 SUDO=()
 if [[ "$(id -u)" -ne 0 ]]; then
