@@ -59,11 +59,18 @@ class OffsetReader:
 
     async def members(self, group: str) -> list[frozenset[tuple[str, int]]]:
         """The partitions each member of `group` holds now (empty: no member, or no consumer protocol)."""
+        return (await self.describe(group))[1]
+
+    async def describe(self, group: str) -> tuple[str, list[frozenset[tuple[str, int]]]]:
+        """The group's state (`Stable` once a rebalance completed, `Empty`, `PreparingRebalance`, ...) and the
+        partitions each member holds."""
         [response] = await self._admin.describe_consumer_groups([group])
         assigned: list[frozenset[tuple[str, int]]] = []
-        for _error, _group, _state, protocol_type, _protocol, members in response.groups:
+        state = "Dead"
+        for _error, _group, group_state, protocol_type, _protocol, members in response.groups:
             if protocol_type != "consumer":
                 continue
+            state = group_state
             for member in members:
                 raw = member[4]
                 if not raw:
@@ -71,7 +78,7 @@ class OffsetReader:
                     continue
                 decoded = ConsumerProtocolMemberAssignment.decode(raw)
                 assigned.append(frozenset((topic, p) for topic, partitions in decoded.assignment for p in partitions))
-        return assigned
+        return state, assigned
 
     async def committed_topics(self, group: str) -> list[str]:
         """The topics `group` has committed offsets in: what an empty `topics` means."""

@@ -22,8 +22,8 @@ GROUP = "orderflow.commands"
 
 
 @cache
-def _commands() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+def _commands(group: str = GROUP) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=group)}
 
 
 def _as_click(name: str, target: Callable[..., Any] | typer.Typer) -> Command:
@@ -40,13 +40,18 @@ def _as_click(name: str, target: Callable[..., Any] | typer.Typer) -> Command:
 
 
 class LazyCommands(TyperGroup):
+    """A group's own commands plus those other distributions add through the entry-point group `plugins`."""
+
+    plugins = GROUP
+
     def list_commands(self, ctx: Context) -> list[str]:
-        return sorted(_commands())
+        return sorted({*super().list_commands(ctx), *_commands(self.plugins)})
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
-        entry = _commands().get(cmd_name)
-        if entry is None:
-            return None
+        own = super().get_command(ctx, cmd_name)
+        entry = _commands(self.plugins).get(cmd_name)
+        if own is not None or entry is None:
+            return own
         try:
             target = entry.load()
         except ImportError as error:

@@ -1,6 +1,7 @@
 """`orderflow scaler compare`: our ConsumerScaler policy against a model of KEDA's Kafka scaler and the HPA.
 
-A quick, deterministic check on simulated traces; `orderflow scaler bench` measures the real binaries.
+A quick, deterministic check on simulated traces; `orderflow scaler bench` (added by the dev tools, through the
+`orderflow.scaler.commands` entry points) measures the real binaries on real pods.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from rich.table import Table
 
 from operators.scaler.compare import LAG_PER_REPLICA, MAX_REPLICAS, METRICS, Summary, as_json, compare
 from operators.scaler.simulate import World, traces
+from orderflow.cli import LazyCommands
 
-app = typer.Typer(help="The Kafka lag autoscaler (ConsumerScaler).", no_args_is_help=True)
+
+class ScalerCommands(LazyCommands):
+    plugins = "orderflow.scaler.commands"
+
+
+app = typer.Typer(cls=ScalerCommands, help="The Kafka lag autoscaler (ConsumerScaler).", no_args_is_help=True)
 console = Console(width=160)
 
 
@@ -25,6 +32,19 @@ def _cell(summary: Summary, metric: str) -> str:
         return "never"
     spread = f" ({low:,.0f}-{'never' if high is None else f'{high:,.0f}'})" if low is not None else ""
     return f"{median:,.0f}{spread}"
+
+
+def summary_table(summaries: list[Summary], title: str) -> Table:
+    """Each trace and scaler with each metric's median (min-max over the runs)."""
+    table = Table(title=title)
+    table.add_column("trace")
+    table.add_column("scaler")
+    for metric in METRICS:
+        table.add_column(metric.replace("_", " "), justify="right")
+    for index, summary in enumerate(summaries):
+        last = index + 1 == len(summaries) or summaries[index + 1].trace != summary.trace
+        table.add_row(summary.trace, summary.scaler, *(_cell(summary, m) for m in METRICS), end_section=last)
+    return table
 
 
 @app.command("compare")
@@ -43,14 +63,6 @@ def compare_command(
         f"start, {world.rebalance_seconds} s rebalance per membership change; all: lag {LAG_PER_REPLICA}/replica, "
         f"max {MAX_REPLICAS}; {runs} runs at random phases, median (min-max)"
     )
-    table = Table(title="ConsumerScaler (ours) vs KEDA's Kafka scaler through the HPA (simulated)")
-    table.add_column("trace")
-    table.add_column("scaler")
-    for metric in METRICS:
-        table.add_column(metric.replace("_", " "), justify="right")
-    for index, summary in enumerate(summaries):
-        last = index + 1 == len(summaries) or summaries[index + 1].trace != summary.trace
-        table.add_row(summary.trace, summary.scaler, *(_cell(summary, m) for m in METRICS), end_section=last)
-    console.print(table)
+    console.print(summary_table(summaries, "ConsumerScaler (ours) vs KEDA's Kafka scaler through the HPA (simulated)"))
     for trace in traces():
         console.print(f"  {trace.name}: {trace.description}")

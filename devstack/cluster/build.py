@@ -465,6 +465,17 @@ def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print
             log(f"built {tool.name} {tool.version} in {time.monotonic() - started:.0f}s")
 
 
+def module_source(tool: GoTool) -> Path:
+    """The unpacked source of the tool's module in the shared module cache (fetched once), for files a tool ships
+    beside its binaries: KEDA's manifests and CRDs, e.g."""
+    src = go_dirs()["src"] / tool.name
+    src.mkdir(parents=True, exist_ok=True)
+    if not (src / "go.mod").exists():
+        (src / "go.mod").write_text(f"module orderflow.local/build/{tool.name}\n\ngo 1.26\n")
+    go = _Go(find_go(), go_env(), cache_root() / "logs" / f"build-{tool.name}.log")
+    return Path(go.download(tool.module, tool.version, src)["Dir"])
+
+
 # -- the pause binary (C) -------------------------------------------------------------------------------------
 
 

@@ -261,7 +261,7 @@ def status(state_dir: StateDir = None) -> None:
         raise typer.Exit(1)
 
 
-def _require_node(state_dir: Path | None) -> node.Node:
+def require_node(state_dir: Path | None) -> node.Node:
     the_node = node.load(_node_dir(state_dir))
     if the_node is None or not the_node.running():
         err.print("The node is not running (start it with `orderflow k8s up --node --detach`).")
@@ -279,7 +279,7 @@ def images(
     Debian base) and load whatever changed into the node."""
     from devstack.images import app_images
 
-    the_node = _require_node(state_dir)
+    the_node = require_node(state_dir)
     try:
         built = app_images.build_all(
             the_node.engine, tag, log=lambda line: console.print(line), logs=the_node.layout.logs
@@ -308,7 +308,7 @@ def install(
     """The whole platform on the node: images, Kafka on the node IP, both charts, topics; then `helm test`."""
     from devstack.cluster import platform
 
-    the_node = _require_node(state_dir)
+    the_node = require_node(state_dir)
     try:
         installed = platform.install(
             the_node,
@@ -335,7 +335,7 @@ def skaffold(
     from devstack.cluster import skaffold as local_skaffold
     from devstack.cluster.platform import InstallError
 
-    the_node = _require_node(state_dir)
+    the_node = require_node(state_dir)
     try:
         env = local_skaffold.prepare(the_node, namespace, log=lambda line: console.print(line))
     except (*_FAILURES, InstallError) as error:

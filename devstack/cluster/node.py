@@ -503,7 +503,7 @@ def load_scratch_image(node: Node, ref: str, files: dict[str, Path], entrypoint:
     engine.load([ref])
 
 
-def _apply(node: Node, manifests: list[dict[str, Any]]) -> None:
+def apply(node: Node, manifests: list[dict[str, Any]]) -> None:
     document = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
     node.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=orderflow", "-f", "-", input=document)
 
@@ -589,7 +589,7 @@ def _bring_up(node: Node, pause: Path, log: Log, started: float) -> None:
     load_scratch_image(node, addons.COREDNS_IMAGE, files, "/coredns")
     for i in range(addons.VOLUMES):
         (layout.volumes / f"pv-{i}").mkdir(parents=True, exist_ok=True)
-    _apply(node, [*addons.coredns_manifests(), *addons.storage_manifests(layout.volumes, net.node_name)])
+    apply(node, [*addons.coredns_manifests(), *addons.storage_manifests(layout.volumes, net.node_name)])
     recycle_volumes(node)
     node.kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=120s")
     log(f"CoreDNS ready, {time.monotonic() - started:.1f}s after start (Kubernetes {KUBERNETES_VERSION})")

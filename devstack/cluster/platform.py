@@ -174,16 +174,7 @@ def install(
     ids = {spec.repository: node.engine.image_id(spec.ref(tag)) or "" for spec in app_images.IMAGES}
     operator_release = None
     if operator:
-        operator_release = f"{release}-operator"
-        operator_settings = {
-            "image.tag": tag,
-            "image.pullPolicy": "Never",
-            "strimzi.enabled": "false",
-            # Only this install's namespace: another install on the node has an operator of its own.
-            "watchNamespaces[0]": namespace,
-            f"podAnnotations.{IMAGE_ID_ANNOTATION}": ids["orderflow-operator"],
-        }
-        helm(node, *helm_upgrade_argv(operator_release, OPERATOR_CHART, namespace, settings=operator_settings))
+        operator_release = install_operator(node, namespace, f"{release}-operator", tag, ids["orderflow-operator"])
         log(f"{operator_release} installed ({time.monotonic() - started:.0f}s)")
     service_ids = {s: ids[f"orderflow-{s}"] for s in app_images.SERVICES}
     chosen = app_settings(tag, broker.bootstrap_servers, service_ids, settings)
@@ -192,6 +183,20 @@ def install(
     return Installed(
         namespace, release, operator_release, broker.bootstrap_servers, tag, tuple(map(str, values)), chosen
     )
+
+
+def install_operator(node: Node, namespace: str, release: str, tag: str, image_id: str) -> str:
+    """charts/orderflow-operator serving only `namespace` (another install on the node has an operator of its
+    own), with the node's operator image; the release's name."""
+    settings = {
+        "image.tag": tag,
+        "image.pullPolicy": "Never",
+        "strimzi.enabled": "false",
+        "watchNamespaces[0]": namespace,
+        f"podAnnotations.{IMAGE_ID_ANNOTATION}": image_id,
+    }
+    helm(node, *helm_upgrade_argv(release, OPERATOR_CHART, namespace, settings=settings))
+    return release
 
 
 def helm_test(node: Node, installed: Installed, timeout: str = "5m") -> str:

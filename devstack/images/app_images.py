@@ -34,9 +34,10 @@ class ImageSpec:
         return f"{self.repository}:{tag}"
 
 
+OPERATOR = ImageSpec("orderflow-operator", "operators/Dockerfile")
 IMAGES: tuple[ImageSpec, ...] = (
     *(ImageSpec(f"orderflow-{s}", "services/Dockerfile", build_args={"SERVICE": s, **BASES}) for s in SERVICES),
-    ImageSpec("orderflow-operator", "operators/Dockerfile"),
+    OPERATOR,
 )
 # What the chart's bundled PostgreSQL runs here, instead of the official postgres image (see its Dockerfile).
 POSTGRES = ImageSpec("orderflow.local/postgres", "k8s/postgres/Dockerfile", "k8s/postgres", {"BASE_IMAGE": "{python}"})

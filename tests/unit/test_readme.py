@@ -39,8 +39,11 @@ def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:
     assert missing == []
 
 
-def test_every_orderflow_command_is_documented() -> None:
-    missing = [ep.name for ep in entry_points(group="orderflow.commands") if f"`orderflow {ep.name}" not in README]
+@pytest.mark.parametrize(
+    ("group", "command"), [("orderflow.commands", "orderflow"), ("orderflow.scaler.commands", "orderflow scaler")]
+)
+def test_every_orderflow_command_is_documented(group: str, command: str) -> None:
+    missing = [ep.name for ep in entry_points(group=group) if f"`{command} {ep.name}" not in README]
     assert missing == []
 
 
