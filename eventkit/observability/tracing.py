@@ -26,9 +26,22 @@ class TracingConfigError(ValueError):
     """An `OTEL_*` variable asks for something this process cannot do."""
 
 
+_installed = False
+
+
+def install(provider: TracerProvider | None) -> None:
+    """Make `provider` the process's (`configure_tracing`, or a test's); None forgets it again, after a test
+    reset OpenTelemetry's globals."""
+    global _installed
+    if provider is not None:
+        trace.set_tracer_provider(provider)
+    _installed = isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
 def enabled() -> bool:
-    """True once an SDK provider is installed (by `configure_tracing`, or by a test)."""
-    return isinstance(trace.get_tracer_provider(), TracerProvider)
+    """True once an SDK provider is installed. A flag: OpenTelemetry's own lookup reads the environment on every
+    call, and the hot paths ask several times per order."""
+    return _installed
 
 
 def tracer() -> trace.Tracer:
@@ -89,5 +102,5 @@ def configure_tracing(service: str, version: str, env: Mapping[str, str] | None 
         # OTEL_BSP_* tune the batching; a short default delay makes `orderflow trace` see an order at once.
         delay = int(env.get("OTEL_BSP_SCHEDULE_DELAY", "1000"))
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=delay))
-    trace.set_tracer_provider(provider)
+    install(provider)
     return True

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.test.globals_test import reset_trace_globals
+
+from eventkit.observability.tracing import install
 
 
 @pytest.fixture
@@ -22,9 +23,10 @@ def spans() -> Iterator[InMemorySpanExporter]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))  # synchronous: finished spans are there at once
     reset_trace_globals()
-    trace.set_tracer_provider(provider)
+    install(provider)
     try:
         yield exporter
     finally:
         provider.shutdown()
         reset_trace_globals()
+        install(None)
