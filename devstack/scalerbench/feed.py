@@ -34,13 +34,20 @@ async def write_markers(bootstrap: str, topics: Sequence[str], partitions: int =
 
 
 async def feed(
-    bootstrap: str, topics: Sequence[str], trace: Trace, rate: float, started: float, preroll: float = 0.0
+    bootstrap: str,
+    topics: Sequence[str],
+    trace: Trace,
+    rate: float,
+    started: float,
+    *,
+    preroll: float = 0.0,
+    partitions: int = PARTITIONS,
 ) -> int:
     """Send the trace from monotonic time `started` until it ends, after `preroll` seconds of its initial inflow
     (so a group is not idle, and scaled to zero, while it waits for its phase); the records sent to each topic."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, request_timeout_ms=120_000)
     await producer.start()
-    schedule = Schedule(trace, rate)
+    schedule = Schedule(trace, rate, partitions)
     sent = 0
     pending: list[asyncio.Future[object]] = []
     try:

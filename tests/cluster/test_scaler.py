@@ -93,7 +93,9 @@ def test_the_operator_scales_real_pods_up_and_to_zero_and_learns_their_rate(
             async with node.access.async_client() as kube:
                 observer = Observer(reader, kube, namespace, [Target("consumer", group, topic)], "earliest")
                 started = time.monotonic()
-                await asyncio.gather(feed.feed(bootstrap, [topic], LOAD, RATE, started), observer.run(started, 60))
+                await asyncio.gather(
+                    feed.feed(bootstrap, [topic], LOAD, RATE, started, partitions=PARTITIONS), observer.run(started, 60)
+                )
                 return observer
         finally:
             await reader.close()
