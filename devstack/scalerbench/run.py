@@ -38,6 +38,7 @@ from operators.scaler.simulate import Result
 NAMESPACE = "scaler-bench"
 MAX_REPLICAS = PARTITIONS
 PHASE_SECONDS = 30.0
+LEAD_SECONDS = 3.0  # of inflow before the autoscalers exist
 CONTENDERS = ("ours", "keda", "keda-tuned")
 
 Log = Callable[[str], None]
@@ -92,39 +93,41 @@ async def run_trace(node: Node, trace: Trace, setup: Setup, rng: random.Random, 
     await create_topics(kafka, {target.topic: PARTITIONS for target in targets})
     if trace.markers:
         await feed.write_markers(setup.bootstrap, [target.topic for target in targets])
-    manifests = []
-    for target in targets:
-        manifests.append(
-            workload.consumer_deployment(
-                target.scaler,
-                NAMESPACE,
-                replicas=trace.initial_replicas,
-                bootstrap=setup.bootstrap,
-                group=target.group,
-                topic=target.topic,
-                rate=setup.rate,
-                reset=trace.reset,
-            )
+    deployments = [
+        workload.consumer_deployment(
+            target.scaler,
+            NAMESPACE,
+            replicas=trace.initial_replicas,
+            bootstrap=setup.bootstrap,
+            group=target.group,
+            topic=target.topic,
+            rate=setup.rate,
+            reset=trace.reset,
         )
-        manifests.append(contender_object(target.scaler, trace, setup, target.group, target.topic))
-    apply(node, manifests)
+        for target in targets
+    ]
+    apply(node, deployments)
     reset: ResetPolicy = "latest" if trace.new_group else "earliest"
     reader = OffsetReader(kafka.client_options(), request_timeout=5.0)
     await reader.start()
     try:
         async with node.access.async_client() as kube:
             await _joined(reader, targets, trace.initial_replicas)
-            # The trace's first second of inflow runs for a random phase first: no contender's loop is in step
-            # with the trace, and no group idles (and goes to zero) while it waits.
+            # The trace's first second of inflow runs for a random phase before the trace, so no contender's loop
+            # is in step with it; the autoscalers are created once that inflow runs, so none meets an idle group
+            # (which each would scale to zero at once) unless the trace starts idle.
             phase = rng.uniform(0, PHASE_SECONDS)
+            started = time.monotonic() + LEAD_SECONDS + phase
+            topics = [t.topic for t in targets]
+            preroll = LEAD_SECONDS + phase
+            feeding = asyncio.create_task(
+                feed.feed(setup.bootstrap, topics, trace, setup.rate, started, preroll=preroll)
+            )
+            await asyncio.sleep(LEAD_SECONDS)
+            apply(node, [contender_object(t.scaler, trace, setup, t.group, t.topic) for t in targets])
             log(f"{trace.name} ({run_id}): every group at {trace.initial_replicas}; trace starts in {phase:.0f}s")
             observer = Observer(reader, kube, NAMESPACE, targets, reset)
-            started = time.monotonic() + phase
-            topics = [t.topic for t in targets]
-            tasks = [
-                feed.feed(setup.bootstrap, topics, trace, setup.rate, started, preroll=phase),
-                observer.run(started, trace.seconds),
-            ]
+            tasks = [feeding, observer.run(started, trace.seconds)]
             if trace.broker_down is not None:
                 tasks.append(_restart_broker(node, started, *trace.broker_down, log))
             await asyncio.gather(*tasks)

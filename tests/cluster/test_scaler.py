@@ -50,6 +50,8 @@ def scaled(node: Node, images: Images) -> Iterator[tuple[str, str]]:
     try:
         yield namespace, bootstrap
     finally:
+        # While the operator runs: it removes its finalizer, or the namespace would never finish terminating.
+        node.kubectl("-n", namespace, "delete", "consumerscaler", "--all", "--wait=true", "--timeout=60s", check=False)
         helm(node, "uninstall", release, "--namespace", namespace, "--wait", "--ignore-not-found")
         node.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
         delete_topics(bootstrap, f"{namespace}.")
