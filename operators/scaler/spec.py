@@ -58,7 +58,7 @@ class ScalerSpec(_Model):
     transaction_marker_tolerance: int = Field(1, ge=0, le=10)
     # Each step is a rebalance of the whole group: few large steps beat many small ones.
     scale_up: Direction = Direction(stabilization_seconds=0, max_step=100)
-    scale_down: Direction = Direction(stabilization_seconds=120, max_step=100)
+    scale_down: Direction = Direction(stabilization_seconds=60, max_step=100)
     offset_reset_policy: Literal["earliest", "latest"] = "latest"
     paused: bool = False
 

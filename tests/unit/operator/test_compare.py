@@ -13,12 +13,12 @@ from operators.scaler.compare import METRICS, Ours, Summary, compare
 from operators.scaler.simulate import GroupView, Trace, World, run
 from orderflow.cli import app
 
-# Ours against tuned KEDA, medians over 10 seeded phases (the CLI's 30 give README's table): "<" ours lower
+# Ours against tuned KEDA, medians over 30 seeded phases (README's table): "<" ours lower
 # (better), ">" higher, "=" equal. Where KEDA is better it says so here too: a change to the policy or the
 # model shows up as a changed line.
 AGAINST_TUNED_KEDA = {
-    "burst": {"time_to_drain": "=", "peak_lag": "=", "replica_seconds": "<", "scale_events": "=", "rebalances": "="},
-    "ramp": {"time_to_drain": "=", "peak_lag": "<", "replica_seconds": ">", "scale_events": ">", "rebalances": ">"},
+    "burst": {"time_to_drain": "<", "peak_lag": "=", "replica_seconds": "<", "scale_events": "=", "rebalances": "="},
+    "ramp": {"time_to_drain": "=", "peak_lag": ">", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
     "sine": {"time_to_drain": "=", "peak_lag": ">", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
     "hot-partition": {
         "time_to_drain": ">",
@@ -37,14 +37,15 @@ AGAINST_TUNED_KEDA = {
     "idle-markers": {
         "time_to_drain": "=",
         "peak_lag": "=",
-        "replica_seconds": "<",
+        "replica_seconds": "=",
         "scale_events": "=",
         "rebalances": "=",
     },
 }
 
 
-RUNS = 10
+# As many phases as the CLI's default, so the relations are those of README's table.
+RUNS = 30
 
 
 @pytest.fixture(scope="module")

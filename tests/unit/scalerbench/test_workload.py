@@ -42,7 +42,7 @@ def test_a_consumer_scaler_carries_the_spec_in_the_crds_spelling() -> None:
     found = workload.consumer_scaler(spec, "ours", "ns")
     assert found["kind"] == "ConsumerScaler"
     assert found["spec"]["lagPerReplica"] == 100
-    assert found["spec"]["scaleDown"] == {"stabilizationSeconds": 120, "maxStep": 100}
+    assert found["spec"]["scaleDown"] == {"stabilizationSeconds": 60, "maxStep": 100}
     assert found["spec"]["topics"] == ["t"]
 
 
