@@ -6,6 +6,8 @@ One run, one machine, so the ratios are fair however noisy the machine is:
 2. warm-up, then saturation: a closed loop as fast as the stack finishes orders; CPU of every process
    (/proc, whole process trees) per finished order, and its peak resident memory;
 3. open loop at 25, 50 and 75 % of that throughput: orders arrive on a fixed schedule, latency POST -> final;
+   then what tracing costs: the services restarted with every order traced and with a tenth of them
+   (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, spans written as OTLP JSON), CPU per order as at saturation;
 4. the stages alone, in a Kafka namespace nobody consumes: HTTP ingest (the orders API with relay and consumer
    off), the relay draining what was ingested, eventkit's consumer runtime over those records;
 5. the ceilings: a bare FastAPI endpoint with the same validation hit by the same client, a raw aiokafka
@@ -44,7 +46,7 @@ from devstack import benchceilings, benchreport
 from devstack.benchprocs import ProcessMeter, cpu_model, listening_pid, memory_gib
 from devstack.benchprofile import profile_summary
 from devstack.cache import ToolMissing
-from devstack.children import ChildFailed, ServiceProcess, wait_ready
+from devstack.children import ChildFailed, ServiceProcess, stop_all, wait_ready
 from devstack.kafka.artifacts import KAFKA_VERSION
 from devstack.kafka.broker import BrokerError
 from devstack.postgres import PostgresError
@@ -54,11 +56,15 @@ from eventkit.envelope import new_event, to_record
 from eventkit.events import OrderLine, OrderPlaced
 from eventkit.host.registry import find
 from eventkit.migrate import upgrade
+from eventkit.observability.tracing import TRACE_FILE_ENV
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics, partitions_of, topic_plan
 from eventkit.topology import SERVICES
 from orderflow.demo import seed_demo_stock
 from orderflow.localstate import local_state_dir
+
+# Shares of orders traced whose cost the bench measures (OTEL_TRACES_SAMPLER_ARG).
+TRACE_RATIOS = (1.0, 0.1)
 
 
 @dataclass(frozen=True)
@@ -90,12 +96,25 @@ class Sizes:
 
 
 class BenchStack(LocalStack):
-    """The local stack with `--workers` processes per service."""
+    """The local stack with `--workers` processes per service, and extra environment for all of them."""
 
     workers: int = 1
+    extra_env: dict[str, str] = {}  # noqa: RUF012 (replaced, never mutated)
 
     def service(self, name: str, port: int, env: dict[str, str], log_name: str = "") -> ServiceProcess:
         return _Service(name, port, self.logs / f"{log_name or name}.log", env, workers=self.workers)
+
+    def service_env(self, url: str) -> dict[str, str]:
+        return {**super().service_env(url), **self.extra_env}
+
+    def restart_services(self, extra_env: dict[str, str], timeout: float = 120) -> None:
+        """The three services again, on the same ports and databases, with `extra_env`."""
+        ports = {child.name: child.port for child in self.children}
+        urls = {child.name: child.env["ORDERFLOW_DATABASE_URL"] for child in self.children}
+        stop_all(self.children)
+        self.children = []
+        self.extra_env = extra_env
+        self.start_services(ports, urls, timeout)
 
 
 @dataclass
@@ -192,6 +211,31 @@ class Bench:
                 }
             )
         self.result["open_loop"] = levels
+
+    def tracing(self) -> None:
+        """CPU per order with every order traced, and with a tenth of them, beside the untraced saturation's."""
+        costs: dict[str, Any] = {"untraced": self.result["saturation"]["cpu_ms_per_order"]}
+        orders = max(self.sizes.saturation // 4, 100)
+        for ratio in TRACE_RATIOS:
+            self.advance(f"tracing cost: {ratio:.0%} of orders traced")
+            spans = self.stack.root / f"spans-{ratio}.jsonl"
+            self.stack.restart_services(
+                {
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": str(ratio),
+                    TRACE_FILE_ENV: str(spans),
+                }
+            )
+            self.service_roles()
+            self.load(self.urls["orders"], max(self.sizes.warmup // 4, 20), seed=9)
+            before = self.meter.ticks()
+            summary = self.load(self.urls["orders"], orders, seed=10)
+            usage = self.meter.usage(before, self.meter.ticks())
+            cpu = {**usage.seconds, "load generator": summary["client_cpu_seconds"]}
+            costs[f"{ratio:.0%} traced"] = benchreport.per_order_ms(cpu, summary["accepted"])
+        self.stack.restart_services({})
+        self.service_roles()
+        self.result["tracing"] = costs
 
     @contextlib.contextmanager
     def _profiled(self, role: str) -> Iterator[dict[str, Any]]:
@@ -317,8 +361,6 @@ class Bench:
             wait_ready(children, 90)
             yield [child.url for child in children]
         finally:
-            from devstack.children import stop_all
-
             stop_all(children)
 
     @contextlib.contextmanager
@@ -506,7 +548,7 @@ def bench(
     }
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}")]
     columns.append(TimeElapsedColumn())
-    phases = 14 if orders_url is None else 5
+    phases = 14 + len(TRACE_RATIOS) if orders_url is None else 5
     failed = False
     try:
         with Progress(*columns, console=console, transient=False) as progress:
@@ -521,6 +563,8 @@ def bench(
             run.meter.start()
             saturation = run.saturation()
             run.open_loop(saturation)
+            if orders_url is None:
+                run.tracing()
             run.meter.stop()
             result["saturation"]["peak_rss_mib"] = {
                 role: round(rss / 2**20) for role, rss in run.meter.peak_rss.items()

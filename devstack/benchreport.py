@@ -82,6 +82,14 @@ def render(result: Mapping[str, Any]) -> Group:
         rss = saturation["peak_rss_mib"].get(role)
         costs.add_row(role, _number(cpu, 2), _number(rss, 0))
 
+    tracing = Table(title="What tracing costs: CPU ms per order (saturation)", title_justify="left")
+    traced = result.get("tracing", {})
+    tracing.add_column("process", justify="right")
+    for level in traced:
+        tracing.add_column(level, justify="right")
+    for role in next(iter(traced.values()), {}):
+        tracing.add_row(role, *(_number(costs.get(role), 2) for costs in traced.values()))
+
     stages = Table(title="Stages against their ceilings (same run, same broker, same client)", title_justify="left")
     for column in ("stage", "rate/s", "ceiling", "ceiling rate/s", "ratio"):
         stages.add_column(column, justify="right")
@@ -99,4 +107,4 @@ def render(result: Mapping[str, Any]) -> Group:
     extra.add_column(justify="right")
     for key, value in result.get("scale_out", {}).items():
         extra.add_row(key.replace("_", " "), _number(value) if isinstance(value, int | float) else str(value))
-    return Group(throughput, costs, stages, extra)
+    return Group(throughput, costs, tracing, stages, extra)

@@ -382,12 +382,35 @@ def test_autoscaled_deployments_leave_replicas_to_the_consumer_scaler(matrix: di
         "listener": "scram",
         "kafkaUser": "of-orderflow-scaler",
     }
-    measured = {*SERVICES["inventory"].subscriptions(3), *SERVICES["payments"].subscriptions(3)}
+    scaled = ("inventory", "payments", "orders")
+    measured = {topic for name in scaled for topic in SERVICES[name].subscriptions(3)}
     assert _acls(manifests, "of-orderflow-scaler") == {
-        ("group", "inventory"): {"Describe"},
-        ("group", "payments"): {"Describe"},
+        **{("group", name): {"Describe"} for name in scaled},
         **{("topic", topic): {"Describe"} for topic in measured},
     }
+
+
+def test_a_dedicated_consumer_runs_apart_from_the_api_and_is_what_the_scaler_scales(
+    default: list[Manifest], matrix: dict[str, list[Manifest]]
+) -> None:
+    manifests = matrix["autoscaler"]
+    api, consumer = (named(manifests, "Deployment", n) for n in ("of-orderflow-orders", "of-orderflow-orders-consumer"))
+    api_env, consumer_env = _env(api), _env(consumer)
+    assert (api_env["ORDERFLOW_CONSUMER_ENABLED"], consumer_env["ORDERFLOW_CONSUMER_ENABLED"]) == ("false", "true")
+    # The relay stays inline: every pod may lead it (one at a time, by the database lock).
+    assert api_env["ORDERFLOW_RELAY_ENABLED"] == consumer_env["ORDERFLOW_RELAY_ENABLED"] == "true"
+    assert api["spec"]["replicas"] == 1, "the API keeps its own replica count"
+    assert "replicas" not in consumer["spec"], "the ConsumerScaler owns the consumer's"
+    assert named(manifests, "ConsumerScaler", "of-orderflow-orders")["spec"]["scaleTargetRef"]["name"] == (
+        "of-orderflow-orders-consumer"
+    )
+    # Traffic reaches the API pods only; the consumer's headless Service is for Prometheus.
+    api_service = named(manifests, "Service", "of-orderflow-orders")
+    metrics_service = named(manifests, "Service", "of-orderflow-orders-consumer")
+    assert api_service["spec"]["selector"]["app.kubernetes.io/component"] == "orders"
+    assert metrics_service["spec"]["clusterIP"] == "None"
+    assert metrics_service["metadata"]["labels"]["orderflow.io/metrics"] == "true"
+    assert not [m for m in default if m["metadata"]["name"].endswith("-consumer")], "inline by default"
 
 
 def test_dashboards_ship_as_labelled_configmaps_for_every_json_file(helm: Helm, tmp_path: Path) -> None:

@@ -41,6 +41,11 @@ def test_a_quick_bench_writes_every_figure(kafka: KafkaCluster, tmp_path: Path) 
     for level in result["open_loop"]:
         assert level["pending"] == 0
         assert level["latency_ms"]["p50"] <= level["latency_ms"]["p99"] <= level["latency_ms"]["max"]
+    # Tracing at 100 % and 10 % of orders, measured like the untraced saturation; spans really were written.
+    assert list(result["tracing"]) == ["untraced", "100% traced", "10% traced"]
+    for costs in result["tracing"].values():
+        assert _positive(costs["total"]) and _positive(costs["orders"])
+    assert list((tmp_path / "state").rglob("spans-1.0.jsonl"))[0].stat().st_size > 0
     for ceiling in ("bare_fastapi", "raw_produce", "raw_getmany", "producer_performance"):
         assert _positive(result["ceilings"][ceiling]), ceiling
     for stage in ("http_ingest", "relay", "consumer_runtime"):

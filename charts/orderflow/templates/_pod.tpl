@@ -1,6 +1,6 @@
 {{/* Pod spec pieces of the services: environment, probes, migrations init container, volumes. */}}
 
-{{/* Environment of a service container. Args: root, name, svc (merged values), role (service|relay). */}}
+{{/* Environment of a service container. Args: root, name, svc (merged values), role (service|consumer|relay). */}}
 {{- define "orderflow.service.env" -}}
 - name: POD_NAME
   valueFrom:
@@ -12,7 +12,7 @@
 - name: ORDERFLOW_RELAY_ENABLED
   value: {{ or (eq .role "relay") (eq .svc.relay.mode "inline") | quote }}
 - name: ORDERFLOW_CONSUMER_ENABLED
-  value: {{ eq .role "service" | quote }}
+  value: {{ or (eq .role "consumer") (and (eq .role "service") (eq .svc.consumer.mode "inline")) | quote }}
 {{- range $name, $value := .svc.env }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
@@ -40,7 +40,7 @@ livenessProbe:
 {{- end -}}
 
 {{/*
-The whole pod template of a service or of its dedicated relay. Args: root, name, svc, role, component.
+The whole pod template of a service or of its dedicated consumer or relay. Args: root, name, svc, role, component.
 Topics (external Kafka, _topics.tpl) and migrations run in init containers: a pod never serves code newer than
 its schema nor consumes before its topics exist, it works the same under
 `helm install`, `skaffold dev` and GitOps tools (no hook ordering: hooks would run before the chart's own
@@ -110,7 +110,11 @@ spec:
             command: ["python", "-c", "import time; time.sleep({{ $svc.preStopSeconds }})"]
       {{- end }}
       resources:
-        {{- toYaml (eq .role "relay" | ternary $svc.relay.resources $svc.resources) | nindent 8 }}
+        {{- if eq .role "service" }}
+        {{- toYaml $svc.resources | nindent 8 }}
+        {{- else }}
+        {{- toYaml (get $svc .role).resources | nindent 8 }}
+        {{- end }}
       securityContext:
         {{- include "orderflow.containerSecurityContext" . | nindent 8 }}
       volumeMounts:
