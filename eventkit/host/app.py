@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import MetaData
+from starlette.types import ASGIApp
 
 from eventkit.consumer import BatchHandler, EventConsumer, Handler
 from eventkit.consumer.loop import check_handlers
@@ -52,6 +53,8 @@ class ServiceSpec:
     background: Sequence[BackgroundTask] = ()
     # Sees the events of every committed transaction, e.g. to count outcomes only once they are durable.
     on_committed: CommitObserver | None = None
+    # ASGI middleware innermost of all, inside the metrics and tracing (e.g. a hot path for a few routes).
+    middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
 
     def __post_init__(self) -> None:
         check_handlers(self.service, self.handlers)
@@ -102,6 +105,8 @@ def create_app(
 
     # /docs and /redoc serve Swagger UI and ReDoc from the service itself: an air-gapped cluster reaches no CDN.
     app = FastAPIOffline(title=spec.title, lifespan=lifespan)
+    for middleware in spec.middleware:
+        app.add_middleware(middleware)
     app.add_middleware(HttpMetrics, service=name, access_log=settings.access_log)  # inside the tracing middleware
     instrument_app(app)
     install_http_contract(app)

@@ -73,11 +73,16 @@ async def post_order(
     body: PlaceOrderRequest, desk: Desk, response: Response, idempotency_key: IdempotencyKey = None
 ) -> OrderAccepted:
     try:
-        placed = await desk.place(body.to_command(idempotency_key))
+        accepted, response.headers["Location"] = await place(desk, body, idempotency_key)
     except IdempotencyKeyReused as error:
         raise HTTPException(409, str(error)) from error
-    response.headers["Location"] = f"/orders/{placed.order_id}"
-    return OrderAccepted(order_id=placed.order_id, status=placed.status)
+    return accepted
+
+
+async def place(desk: OrderDesk, body: PlaceOrderRequest, idempotency_key: str | None) -> tuple[OrderAccepted, str]:
+    """What POST /orders answers (the route here and the hot path, hotpath.py): the body and its Location."""
+    placed = await desk.place(body.to_command(idempotency_key))
+    return OrderAccepted(order_id=placed.order_id, status=placed.status), f"/orders/{placed.order_id}"
 
 
 @router.get(
@@ -93,10 +98,19 @@ async def get_order(
     desk: Desk,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a final state")] = 0,
 ) -> OrderDetail:
-    order = await _read(desk, order_id)
-    if wait > 0 and order.status is OrderStatus.PENDING:
+    order = await current(desk, order_id, wait)
+    if order is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return order
+
+
+async def current(desk: OrderDesk, order_id: UUID, wait: float) -> OrderDetail | None:
+    """What GET /orders/{id} answers (the route here and the hot path): the order, once settled or after `wait`
+    seconds; None if there is no such order."""
+    order = await desk.read(order_id)
+    if order is not None and wait > 0 and order.status is OrderStatus.PENDING:
         await desk.watcher.wait(order_id, wait)
-        order = await _read(desk, order_id)
+        order = await desk.read(order_id)
     return order
 
 
@@ -112,10 +126,3 @@ async def list_orders(
     items = [OrderSummary.of(row) for row in rows[:limit]]
     last = items[-1] if len(rows) > limit else None
     return OrderPage(items=items, next_cursor=last and encode_cursor(last.created_at, last.order_id))
-
-
-async def _read(desk: OrderDesk, order_id: UUID) -> OrderDetail:
-    found = await desk.read(order_id)
-    if found is None:
-        raise HTTPException(404, f"no order {order_id}")
-    return found

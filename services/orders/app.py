@@ -21,6 +21,7 @@ from services.orders.api import router
 from services.orders.consumer import HANDLERS
 from services.orders.desk import OrderDesk
 from services.orders.handlers import cancel_stale_orders, on_answers
+from services.orders.hotpath import HotRoutes
 from services.orders.metrics import count_outcomes
 from services.orders.repository import metadata, tables
 from services.orders.settings import OrdersSettings
@@ -85,6 +86,7 @@ def spec(settings: OrdersSettings) -> ServiceSpec:
         components=[partial(watching, settings=settings), coalescing],
         background=[partial(sweep_stale_orders, settings=settings)],
         on_committed=count_outcomes,
+        middleware=[HotRoutes],
     )
 
 
