@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventkit.host.context import ServiceContext
-from services.orders.api import MAX_WAIT_SECONDS, current, place
+from services.orders.api import MAX_WAIT_SECONDS, current, place, router
 from services.orders.body import MAX_BODY_BYTES
 from services.orders.desk import OrderDesk
 from services.orders.handlers import IdempotencyKeyReused
@@ -36,7 +36,14 @@ _JSON = b"application/json"
 class HotRoutes:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._routes: dict[tuple[str, str], APIRoute] = {}
+        # The routes FastAPI matches are the router's own objects (FastAPI includes routers lazily, so the
+        # app's route list holds only the inclusion); the metrics and access log label with their path.
+        self._routes = {
+            (verb, route.path): route
+            for route in router.routes
+            if isinstance(route, APIRoute)
+            for verb in route.methods or ()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -93,11 +100,6 @@ class HotRoutes:
 
     def _label(self, scope: Scope, method: str, suffix: str) -> None:
         """The route FastAPI would have matched, for the metrics' and access log's route label."""
-        if not self._routes:
-            for route in scope["app"].router.routes:
-                if isinstance(route, APIRoute):
-                    for verb in route.methods or ():
-                        self._routes[(verb, route.path)] = route
         scope["route"] = self._routes.get((method, f"/orders{suffix}"))
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventkit.host import app as host
@@ -145,3 +146,19 @@ async def test_an_unknown_or_differently_spelt_order_is_left_to_fastapi(
     for target in (f"/orders/{UUID(int=7)}", f"/orders/{order_id.upper()}", f"/orders/{UUID(order_id).hex}"):
         _same(await hot.get(target), await plain.get(target))
     assert len(Spy.seen) == 3
+
+
+async def test_the_hot_path_is_counted_under_the_route_fastapi_would_have_matched(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    hot, _ = clients
+
+    def answered(method: str, route: str, status: str) -> float:
+        labels = {"service": "orders", "method": method, "route": route, "status": status}
+        return REGISTRY.get_sample_value("orderflow_http_requests_total", labels) or 0.0
+
+    posts, gets = answered("POST", "/orders", "202"), answered("GET", "/orders/{order_id}", "200")
+    order_id = (await hot.post("/orders", json=BODY)).json()["order_id"]
+    assert (await hot.get(f"/orders/{order_id}")).status_code == 200
+    assert Spy.seen == []
+    assert (answered("POST", "/orders", "202"), answered("GET", "/orders/{order_id}", "200")) == (posts + 1, gets + 1)
