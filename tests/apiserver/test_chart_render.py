@@ -74,6 +74,8 @@ def test_helm_lint_strict_passes(helm: Helm, values: Path) -> None:
         (["--set-string", "kafka.retryLevels=three"], "at '/kafka/retryLevels': got string, want integer"),
         (["--set", "defaults.resources.limits.memory=lots"], "at '/defaults/resources/limits/memory'"),
         (["--set", "defaults.relay.mode=sidecar"], "at '/defaults/relay/mode'"),
+        (["--set", "observability.tracesSampleRatio=1.5"], "at '/observability/tracesSampleRatio': '1.5' does not match"),
+        (["--set", "observability.tracesSampleRatio=2"], "at '/observability/tracesSampleRatio': maximum"),
         (["--set", "defaults.resources.limits.cpu=null"], "at '/defaults/resources/limits': missing property 'cpu'"),
         # settings that only make sense together
         (["--set", "kafka.strimzi.enabled=false"], "at '/kafka/bootstrapServers': minLength: got 0, want 1"),
@@ -363,7 +365,17 @@ def test_observability_exports_traces_to_the_bundled_collector(matrix: dict[str,
     assert monitor["spec"]["endpoints"] == [
         {"port": "http", "path": "/metrics", "interval": "30s", "honorLabels": True}
     ]
+    assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == ("parentbased_traceidratio", "1")
     assert _env(named(matrix["default"], "Deployment", "of-orderflow-payments"))["OTEL_TRACES_EXPORTER"] == "none"
+
+
+def test_the_sampled_share_of_orders_reaches_every_service(helm: Helm) -> None:
+    manifests = helm.template(
+        "--set", "observability.otlpEndpoint=http://collector:4317", "--set", "observability.tracesSampleRatio=0.1"
+    )
+    for service in SERVICES:
+        env = _env(named(manifests, "Deployment", f"of-orderflow-{service}"))
+        assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == ("parentbased_traceidratio", "0.1")
 
 
 def test_autoscaled_deployments_leave_replicas_to_the_consumer_scaler(matrix: dict[str, list[Manifest]]) -> None:

@@ -54,6 +54,10 @@ Jaeger (which takes OTLP itself), else "" for none. */}}
   value: grpc
 - name: OTEL_TRACES_EXPORTER
   value: otlp
+- name: OTEL_TRACES_SAMPLER
+  value: parentbased_traceidratio
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .root.Values.observability.tracesSampleRatio | toString | quote }}
 {{- else }}
 - name: OTEL_TRACES_EXPORTER
   value: none
