@@ -74,7 +74,7 @@ def test_helm_lint_strict_passes(helm: Helm, values: Path) -> None:
         (["--set-string", "kafka.retryLevels=three"], "at '/kafka/retryLevels': got string, want integer"),
         (["--set", "defaults.resources.limits.memory=lots"], "at '/defaults/resources/limits/memory'"),
         (["--set", "defaults.relay.mode=sidecar"], "at '/defaults/relay/mode'"),
-        (["--set", "observability.tracesSampleRatio=1.5"], "at '/observability/tracesSampleRatio': '1.5' does not match"),
+        (["--set", "observability.tracesSampleRatio=1.5"], "at '/observability/tracesSampleRatio': '1.5' does not"),
         (["--set", "observability.tracesSampleRatio=2"], "at '/observability/tracesSampleRatio': maximum"),
         (["--set", "defaults.resources.limits.cpu=null"], "at '/defaults/resources/limits': missing property 'cpu'"),
         # settings that only make sense together
