@@ -6,11 +6,13 @@ rendered chart, pointed at an `orderflow up` stack instead of the in-cluster Ser
 
 from __future__ import annotations
 
+import http.server
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -61,14 +63,56 @@ def stack(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.mark.parametrize("test_pod", ["api-reachable", "order-flow"])
 def test_helm_test_pod_passes_against_running_services(helm: Helm, stack: dict[str, str], test_pod: str) -> None:
-    pods = {p["metadata"]["name"]: p for p in of_kind(helm.template(), "Pod")}
-    script = pods[f"of-orderflow-test-{test_pod}"]["spec"]["containers"][0]["command"][2]
-    # The one line that names the in-cluster Services; everything else runs exactly as rendered.
-    script, replaced = re.subn(r"^urls = json\.loads\(.*\)$", f"urls = {stack!r}", script, flags=re.M)
-    assert replaced == 1
+    # The one line that names the in-cluster Services is replaced; everything else runs exactly as rendered.
+    script = _script(helm, test_pod, stack)
+    assert f"urls = {stack!r}" in script
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
     if test_pod == "order-flow":
         assert "'status': 'CONFIRMED'" in done.stdout
     else:
         assert all(f"{service} 200" in done.stdout for service in SERVICES)
+
+
+def _script(helm: Helm, test_pod: str, urls: dict[str, str], *args: str) -> str:
+    pods = {p["metadata"]["name"]: p for p in of_kind(helm.template(*args), "Pod")}
+    script = pods[f"of-orderflow-test-{test_pod}"]["spec"]["containers"][0]["command"][2]
+    return re.sub(r"^urls = json\.loads\(.*\)$", f"urls = {urls!r}", script, flags=re.M)
+
+
+class _Ready(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/readyz" else 404)
+        self.end_headers()
+        self.wfile.write(b'{"status":"ready"}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_api_reachable_waits_for_a_service_whose_forwarding_follows_its_readiness(helm: Helm) -> None:
+    """helm --wait returns on Ready pods; kube-proxy may program the Service a moment later (connection refused)."""
+    port = free_port()
+    script = _script(helm, "api-reachable", {"orders": f"http://127.0.0.1:{port}"})
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as test:
+        assert test.stdout is not None
+        first = test.stdout.readline()
+        assert first.startswith("orders not answering yet:"), first
+        server = http.server.HTTPServer(("127.0.0.1", port), _Ready)
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
+        try:
+            rest = test.stdout.read()
+            assert test.wait(60) == 0, first + rest
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert "orders 200" in rest
+
+
+def test_api_reachable_fails_naming_the_service_that_never_answers(helm: Helm) -> None:
+    urls = {"orders": f"http://127.0.0.1:{free_port()}"}
+    script = _script(helm, "api-reachable", urls, "--set", "tests.timeoutSeconds=10")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "not ready: {'orders':" in done.stderr, done.stdout + done.stderr
