@@ -7,7 +7,7 @@ the policy the operator runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from eventkit.lag import PartitionLag
 from operators.scaler.capacity import Capacity, Member, member_samples, pooled_sample
@@ -80,17 +80,23 @@ def evaluate(
         never_committed=bool(lags) and all(p.source != "committed" for p in lags),
     )
     # A scaler seen for the first time (or by a new leader) waits a full window before scaling an active group
-    # down; an inactive one (no lag, no inflow) may go to zero at once, as KEDA's does.
+    # down; an inactive one (no lag, no inflow) may go to zero at once, as KEDA's does. But the first look has
+    # no inflow yet, and a group keeping up with steady traffic shows no lag either: it is not scaled down
+    # before the next poll has measured the inflow.
+    unmeasured = memory.history is None and flow is None and not active(policy, observation)
     if memory.history is not None:
         history = memory.history
     else:
         history = seed(current, now) if active(policy, observation) else ()
     decision = decide(policy, observation, history, now)
+    if unmeasured and decision.desired < current:
+        message = f"{decision.message}; first look: the inflow is measured before scaling down"
+        decision = replace(decision, desired=current, reason="MeasuringInflow", message=message)
     evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, capacity.per_replica())
     if decision.desired != current:
         changed_at = now
     remembered = Memory(
-        history=decision.history,
+        history=None if unmeasured else decision.history,
         snapshot=snapshot,
         lags=per_partition,
         members=tuple(members or ()),

@@ -37,7 +37,7 @@ AGAINST_TUNED_KEDA = {
     "idle-markers": {
         "time_to_drain": "=",
         "peak_lag": "=",
-        "replica_seconds": "=",
+        "replica_seconds": ">",
         "scale_events": "=",
         "rebalances": "=",
     },

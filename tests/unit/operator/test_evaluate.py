@@ -61,3 +61,14 @@ def test_an_inactive_group_seen_first_may_go_to_zero_at_once() -> None:
     _, memory = evaluate(policy, 1, idle, 2, Memory(), now=0.0)
     result, _ = evaluate(policy, 1, idle, 2, memory, now=10.0)
     assert result.decision.desired == 0
+
+
+def test_a_group_keeping_up_with_its_inflow_is_not_stopped_at_first_look() -> None:
+    """No lag at the first poll may be an idle group or one keeping up with steady traffic: the next poll tells."""
+    policy = Policy(100, 0, 0, 4, 60, Behavior(0, 4), Behavior(300, 4))
+    first, memory = evaluate(policy, 1, lags(1000, 1000), 2, Memory(), now=0.0)
+    assert (first.decision.desired, first.decision.reason) == (2, "MeasuringInflow")
+    flowing = lags(1500, 1500)  # 50 records/s produced and consumed: still no lag
+    second, _ = evaluate(policy, 1, flowing, 2, memory, now=10.0)
+    assert second.produce_rate == 50.0
+    assert second.decision.desired == 2
