@@ -90,6 +90,14 @@ def test_watch_namespaces_grant_roles_there_and_nothing_cluster_wide(helm: Helm)
     assert ("Role", "payments") in roles
     cluster_roles = [m for m in manifests if m["kind"] == "ClusterRole"]
     assert [r["metadata"]["name"] for r in cluster_roles] == ["orderflow-operator-discovery"]
+    # kopf finds the named namespaces by listing them (denied, it retries for about 40 s before serving).
+    discovery = {
+        (g, r): set(rule["verbs"])
+        for rule in cluster_roles[0]["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+    }
+    assert discovery[("", "namespaces")] == {"get", "list", "watch"}
     args = named(manifests, "Deployment", "orderflow-operator")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--namespace=shop" in args
     assert "--all-namespaces" not in args
@@ -155,6 +163,7 @@ def test_install_is_accepted_and_rbac_is_least_privilege(
             ("get", "kafkas.kafka.strimzi.io", other),
             ("get", "secrets", other),
             ("update", "leases.coordination.k8s.io", namespace),
+            ("list", "namespaces", ""),
         ]
         for verb, resource, ns in allowed:
             extra = {"name": "orderflow-operator-leader"} if resource.startswith("leases") else {}
