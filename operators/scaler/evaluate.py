@@ -7,11 +7,20 @@ the policy the operator runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from eventkit.lag import PartitionLag
 from operators.scaler.capacity import Capacity, Member, member_samples, pooled_sample
-from operators.scaler.policy import Decision, Observation, Policy, Recommendation, active, decide, seed
+from operators.scaler.policy import (
+    Decision,
+    Observation,
+    Policy,
+    Recommendation,
+    active,
+    clamp,
+    decide,
+    seed,
+)
 from operators.scaler.rates import Partition, Snapshot, rates
 
 
@@ -81,17 +90,17 @@ def evaluate(
     )
     # A scaler seen for the first time (or by a new leader) waits a full window before scaling an active group
     # down; an inactive one (no lag, no inflow) may go to zero at once, as KEDA's does. But the first look has
-    # no inflow yet, and a group keeping up with steady traffic shows no lag either: it is not scaled down
-    # before the next poll has measured the inflow.
-    unmeasured = memory.history is None and flow is None and not active(policy, observation)
-    if memory.history is not None:
-        history = memory.history
+    # no inflow yet, and a group keeping up with steady traffic shows no lag either: neither active nor idle is
+    # known until the next poll has measured the inflow, so this one holds (within the bounds) and remembers no
+    # history, and the next poll is the first look that counts.
+    is_active = active(policy, observation)
+    unmeasured = memory.history is None and flow is None and not is_active
+    if unmeasured:
+        held = clamp(current, policy, observation.partitions)
+        decision = Decision(held, held, "MeasuringInflow", "first look: the inflow is measured before scaling", ())
     else:
-        history = seed(current, now) if active(policy, observation) else ()
-    decision = decide(policy, observation, history, now)
-    if unmeasured and decision.desired < current:
-        message = f"{decision.message}; first look: the inflow is measured before scaling down"
-        decision = replace(decision, desired=current, reason="MeasuringInflow", message=message)
+        history = memory.history if memory.history is not None else seed(current, now) if is_active else ()
+        decision = decide(policy, observation, history, now)
     evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, capacity.per_replica())
     if decision.desired != current:
         changed_at = now

@@ -72,3 +72,11 @@ def test_a_group_keeping_up_with_its_inflow_is_not_stopped_at_first_look() -> No
     second, _ = evaluate(policy, 1, flowing, 2, memory, now=10.0)
     assert second.produce_rate == 50.0
     assert second.decision.desired == 2
+
+
+def test_the_first_look_holds_within_the_bounds() -> None:
+    """A lowered maxReplicas applies at once, first look or not."""
+    policy = Policy(100, 0, 0, 4, 60, Behavior(0, 4), Behavior(300, 4))
+    first, memory = evaluate(policy, 1, lags(1000, 1000), 6, Memory(), now=0.0)
+    assert (first.decision.desired, first.decision.reason) == (4, "MeasuringInflow")
+    assert memory.history is None
