@@ -77,7 +77,9 @@ def test_helm_test_pod_passes_against_running_services(helm: Helm, stack: dict[s
 def _script(helm: Helm, test_pod: str, urls: dict[str, str], *args: str) -> str:
     pods = {p["metadata"]["name"]: p for p in of_kind(helm.template(*args), "Pod")}
     script = pods[f"of-orderflow-test-{test_pod}"]["spec"]["containers"][0]["command"][2]
-    return re.sub(r"^urls = json\.loads\(.*\)$", f"urls = {urls!r}", script, flags=re.M)
+    replaced, count = re.subn(r"^urls = json\.loads\(.*\)$", f"urls = {urls!r}", script, flags=re.M)
+    assert count == 1, script
+    return replaced
 
 
 class _Ready(http.server.BaseHTTPRequestHandler):
