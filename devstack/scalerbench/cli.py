@@ -48,7 +48,7 @@ def bench(
     meta = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(took),
-        "runs": count,
+        "runs_per_trace": count,
         "rate_per_pod": rate,
         "partitions": PARTITIONS,
         "contenders": list(CONTENDERS),

@@ -1,0 +1,42 @@
+"""The real bench's report: goals against tuned KEDA and the JSON."""
+
+from __future__ import annotations
+
+from devstack.scalerbench.report import as_json, goals
+from operators.scaler.compare import summarize
+from operators.scaler.simulate import Result
+
+
+def _runs(scaler: str, drains: list[int | None], replica_seconds: int, moves: int, peak: int = 1000) -> list[Result]:
+    return [Result("burst", scaler, d, peak, replica_seconds, moves, moves) for d in drains]
+
+
+def test_the_json_keeps_the_run_count_beside_every_run() -> None:
+    ours, tuned = _runs("ours", [10, 12], 900, 2), _runs("keda-tuned", [30, 30], 1000, 1)
+    summaries = [summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)]
+    written = as_json(summaries, [*ours, *tuned], {"runs_per_trace": 2})
+    assert written["runs_per_trace"] == 2
+    assert [r["scaler"] for r in written["runs"]] == ["ours", "ours", "keda-tuned", "keda-tuned"]
+    assert written["summaries"][0]["median"]["time_to_drain"] == 11
+
+
+def test_goals_report_a_miss_as_a_miss() -> None:
+    ours, tuned = _runs("ours", [10, 12], 900, 2), _runs("keda-tuned", [30, 30], 1000, 1)
+    found = {
+        goal: (met, figures)
+        for goal, met, figures in goals([summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)])
+    }
+    assert found["burst time to drain <= 0.5x"] == (True, "0.37x")
+    assert found["replica-seconds <= 1.0x on every trace"] == (True, "burst 0.90x")
+    assert found["scale events + rebalances <= 1.0x on every trace"] == (False, "burst 2.00x")
+    assert found["no trace where KEDA wins on every metric"] == (True, "none")
+
+
+def test_never_draining_is_worse_than_any_drain() -> None:
+    ours, tuned = _runs("ours", [None, None], 2000, 4, peak=3000), _runs("keda-tuned", [30, 30], 1000, 1)
+    found = {
+        goal: (met, figures)
+        for goal, met, figures in goals([summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)])
+    }
+    assert found["burst time to drain <= 0.5x"] == (False, "infx")
+    assert found["no trace where KEDA wins on every metric"] == (False, "burst")
