@@ -9,10 +9,12 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, text
+from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from eventkit.database import is_sqlite, sqlite_pragmas
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -82,6 +84,11 @@ def run_env(target_metadata: MetaData) -> None:
     async def run() -> None:
         # NullPool: a one-off migration keeps no connection after it finishes.
         engine = create_async_engine(url, poolclass=NullPool)
+        if is_sqlite(url):
+            # The file leaves its migration in WAL, which persists: switching it later takes an exclusive lock,
+            # and a service's new connection switching it beside another connection's read failed with
+            # "database is locked".
+            event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(migrate)

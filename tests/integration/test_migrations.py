@@ -42,6 +42,12 @@ async def test_the_head_revision_is_the_schema_the_code_declares_and_downgrades_
     assert await table_names(url) == set()
 
 
+async def test_a_migrated_sqlite_file_is_left_in_wal(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """WAL persists in the file; a service's connection switching it beside another's read would be locked out."""
+    url = await migrate("orders", f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('wal') / 'orders.db'}")
+    assert await on_connection(url, lambda c: c.exec_driver_sql("PRAGMA journal_mode").scalar()) == "wal"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("service", ["inventory", "payments"])
 async def test_a_database_made_before_the_naming_convention_gets_its_names(
