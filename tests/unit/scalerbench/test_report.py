@@ -11,6 +11,11 @@ def _runs(scaler: str, drains: list[int | None], replica_seconds: int, moves: in
     return [Result("burst", scaler, d, peak, replica_seconds, moves, moves) for d in drains]
 
 
+def _goals(ours: list[Result], tuned: list[Result]) -> dict[str, tuple[bool, str]]:
+    summaries = [summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)]
+    return {goal: (met, figures) for goal, met, figures in goals(summaries)}
+
+
 def test_the_json_keeps_the_run_count_beside_every_run() -> None:
     ours, tuned = _runs("ours", [10, 12], 900, 2), _runs("keda-tuned", [30, 30], 1000, 1)
     summaries = [summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)]
@@ -22,10 +27,7 @@ def test_the_json_keeps_the_run_count_beside_every_run() -> None:
 
 def test_goals_report_a_miss_as_a_miss() -> None:
     ours, tuned = _runs("ours", [10, 12], 900, 2), _runs("keda-tuned", [30, 30], 1000, 1)
-    found = {
-        goal: (met, figures)
-        for goal, met, figures in goals([summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)])
-    }
+    found = _goals(ours, tuned)
     assert found["burst time to drain <= 0.5x"] == (True, "0.37x")
     assert found["replica-seconds <= 1.0x on every trace"] == (True, "burst 0.90x")
     assert found["scale events + rebalances <= 1.0x on every trace"] == (False, "burst 2.00x")
@@ -34,9 +36,6 @@ def test_goals_report_a_miss_as_a_miss() -> None:
 
 def test_never_draining_is_worse_than_any_drain() -> None:
     ours, tuned = _runs("ours", [None, None], 2000, 4, peak=3000), _runs("keda-tuned", [30, 30], 1000, 1)
-    found = {
-        goal: (met, figures)
-        for goal, met, figures in goals([summarize("burst", "ours", ours), summarize("burst", "keda-tuned", tuned)])
-    }
+    found = _goals(ours, tuned)
     assert found["burst time to drain <= 0.5x"] == (False, "infx")
     assert found["no trace where KEDA wins on every metric"] == (False, "burst")
