@@ -19,12 +19,14 @@ def make_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine whose SQLite connections use WAL and wait for locks instead of failing at once."""
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
-        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **options)
+    # A caller's own pool class (migrations: NullPool) takes no pool sizes.
+    pooling = {} if "poolclass" in options else {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+    return create_async_engine(url, **pooling, **options)
 
 
-def sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
+def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
     cursor = connection.cursor()
     # WAL lets the API read while the consumer writes; NORMAL sync is durable across process crashes.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -9,12 +9,11 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, event, text
+from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from eventkit.database import is_sqlite, sqlite_pragmas
+from eventkit.database import make_engine
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -83,12 +82,9 @@ def run_env(target_metadata: MetaData) -> None:
 
     async def run() -> None:
         # NullPool: a one-off migration keeps no connection after it finishes.
-        engine = create_async_engine(url, poolclass=NullPool)
-        if is_sqlite(url):
-            # The file leaves its migration in WAL, which persists: switching it later takes an exclusive lock,
-            # and a service's new connection switching it beside another connection's read failed with
-            # "database is locked".
-            event.listen(engine.sync_engine, "connect", sqlite_pragmas)
+        # The services' engine, so a SQLite file leaves its migration in WAL, which persists: switching it later
+        # takes an exclusive lock, and a service's connection switching it beside another's read was locked out.
+        engine = make_engine(url, poolclass=NullPool)
         try:
             async with engine.connect() as connection:
                 await connection.run_sync(migrate)
