@@ -1,7 +1,8 @@
 """What one replica can consume (pure): records/s, learned from committed-offset deltas per group member.
 
-Each poll, every member that kept the same partitions through the interval gives a sample: how far its
-partitions' committed offsets moved, per second. A member whose partitions held a backlog of more than it
+Each poll at which the group's assignment is the one of the poll before (no rebalance in between, which would
+pause every member, even one given back its partitions), every member gives a sample: how far its partitions'
+committed offsets moved, per second. A member whose partitions held a backlog of more than it
 receives in a second and a quarter (more than its records in flight), at both ends of the interval, never ran
 dry: it worked flat out and its sample is its capacity. A member that kept up consumed only what arrived, and
 records in flight between commits look like a small lag: such a sample is merely a lower bound.
@@ -64,11 +65,13 @@ def member_samples(
     flow: Rates,
     now: float,
 ) -> list[Sample]:
-    """One sample per member that had the same partitions at both polls (a rebalance in between says nothing)."""
-    stable = set(previous)
+    """One sample per member if the group's assignment is the same at both polls (a rebalance in between says
+    nothing); Kafka describes no assignment during a rebalance, so one under way never looks the same."""
+    if set(members) != set(previous):
+        return []
     samples = []
     for member in members:
-        if not member or member not in stable:
+        if not member:
             continue
         rate = sum(flow.consumed.get(tp, 0.0) for tp in member)
         inflow = sum(flow.produced.get(tp, 0.0) for tp in member)

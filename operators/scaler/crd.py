@@ -87,7 +87,11 @@ def _spec_schema() -> Schema:
             "pollIntervalSeconds": _int("poll_interval_seconds", 1, 600),
             "drainSeconds": _int("drain_seconds", 1, description="clear the backlog within this, on top of inflow"),
             "replicaWarmupSeconds": _int(
-                "replica_warmup_seconds", 0, 3600, "after a scale, consumption is no measure of capacity this long"
+                "replica_warmup_seconds",
+                0,
+                3600,
+                "after a scale, the group's total consumption is no measure of capacity this long (used only when"
+                " Kafka does not describe which member holds what)",
             ),
             "transactionMarkerTolerance": _int(
                 "transaction_marker_tolerance", 0, 10, "per-partition lag up to this counts as idle"

@@ -16,9 +16,11 @@ from operators.scaler.policy import (
     Observation,
     Policy,
     Recommendation,
+    Shortfall,
     active,
     clamp,
     decide,
+    rising,
     seed,
 )
 from operators.scaler.rates import Partition, Snapshot, rates
@@ -36,6 +38,8 @@ class Memory:
     inflow: float | None = None
     replicas: int | None = None  # as last seen or set
     changed_at: float = float("-inf")  # when the replica count last changed
+    scaled_down: Shortfall | None = None  # the last scale-down, until the next change: a shortfall if undone
+    too_few: Shortfall | None = None
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,16 @@ def evaluate(
     actionable = sum(per_partition.values())
     changed_at = now if memory.replicas is not None and memory.replicas != current else memory.changed_at
     capacity = memory.capacity
-    if flow is not None and now - changed_at >= policy.warmup_seconds:
-        if members is not None:
-            samples = member_samples(members, memory.members, memory.lags, per_partition, flow, now)
-        else:
-            before = sum(memory.lags.values())
-            samples = pooled_sample(before, actionable, flow, current, len(lags), now)
+    # Members' commits are a measure as soon as the assignment holds still; the group's total only once new
+    # pods have had time to join, since it cannot tell when they did.
+    if flow is not None and members is not None:
+        samples = member_samples(members, memory.members, memory.lags, per_partition, flow, now)
+        capacity = capacity.learn(samples, now)
+    elif flow is not None and now - changed_at >= policy.warmup_seconds:
+        samples = pooled_sample(sum(memory.lags.values()), actionable, flow, current, len(lags), now)
         capacity = capacity.learn(samples, now)
     inflow = flow.produce if flow else 0.0
+    too_few = memory.too_few if memory.too_few and memory.too_few.holds(inflow) else None
     load = tuple((per_partition[tp], flow.produced.get(tp, 0.0) if flow else 0.0) for tp in sorted(per_partition))
     observation = Observation(
         lag=actionable,
@@ -87,6 +93,7 @@ def evaluate(
         previous_inflow=memory.inflow if flow else None,
         partition_load=load,
         never_committed=bool(lags) and all(p.source != "committed" for p in lags),
+        too_few=too_few.replicas if too_few else 0,
     )
     # A scaler seen for the first time (or by a new leader) waits a full window before scaling an active group
     # down; an inactive one (no lag, no inflow) may go to zero at once, as KEDA's does. But the first look has
@@ -104,6 +111,7 @@ def evaluate(
     evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, capacity.per_replica())
     if decision.desired != current:
         changed_at = now
+    scaled_down, too_few = _shortfall(memory.scaled_down, too_few, current, decision.desired, inflow)
     remembered = Memory(
         history=None if unmeasured else decision.history,
         snapshot=snapshot,
@@ -113,5 +121,22 @@ def evaluate(
         inflow=inflow if flow else None,
         replicas=decision.desired,
         changed_at=changed_at,
+        scaled_down=scaled_down,
+        too_few=too_few,
     )
     return evaluation, remembered
+
+
+def _shortfall(
+    scaled_down: Shortfall | None, too_few: Shortfall | None, current: int, desired: int, inflow: float
+) -> tuple[Shortfall | None, Shortfall | None]:
+    """The last scale-down and the known shortfall after this decision: a scale-up from where a scale-down
+    went, without more inflow than it had, undoes it, so its count is too few for that inflow."""
+    if desired < current:
+        return (Shortfall(desired, inflow) if inflow > 0 else None), too_few
+    if desired == current:
+        return scaled_down, too_few
+    undone = scaled_down and current <= scaled_down.replicas and not rising(scaled_down.inflow, inflow)
+    if scaled_down and undone and (too_few is None or too_few.replicas <= scaled_down.replicas):
+        too_few = Shortfall(scaled_down.replicas, inflow)
+    return None, too_few

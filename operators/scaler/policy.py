@@ -4,7 +4,8 @@
     by rate: the fewest replicas whose busiest member can take its partitions' inflow + lag / drainSeconds,
              at perReplicaRate each (learned from the group's commits, see capacity.py)
     desired = fewest replicas with as few partitions per member as max(by lag, by rate) gives,
-              clamped to minReplicas .. min(maxReplicas, partitions)
+              clamped to minReplicas .. min(maxReplicas, partitions);
+              more than a count that fell behind this inflow before (a scale-down undone at the same inflow)
 
 The rate term is what KEDA lacks: a group whose inflow exceeds what its replicas consume gets more of them
 before the lag piles up. Sizing by the busiest member handles what KEDA cannot: a hot partition (#3997), which
@@ -57,6 +58,24 @@ class Observation:
     partition_load: tuple[tuple[int, float], ...] = ()
     # No partition has a commit: a new group, whose `latest` lag is 0 however many records arrive.
     never_committed: bool = False
+    # A count that fell behind an inflow as high as this one (see Shortfall); 0: none known.
+    too_few: int = 0
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Replicas seen to fall behind an inflow: a scale-down to them was undone without the inflow rising.
+
+    A group that keeps up shows no lag and no saturated replica, so neither term can tell how few replicas
+    would still do (a new group that never ran flat out has no learned rate); a scale-down that the lag then
+    undoes is the evidence, and without it the policy would repeat the same scale-down every window."""
+
+    replicas: int
+    inflow: float
+
+    def holds(self, inflow: float) -> bool:
+        """Still evidence at `inflow`: the inflow has not fallen (noise aside) since."""
+        return not rising(inflow, self.inflow)
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,11 @@ class Decision:
     reason: str  # CamelCase, for conditions and Events
     message: str
     history: tuple[Recommendation, ...]
+
+
+def rising(before: float, after: float) -> bool:
+    """More than noise above `before`."""
+    return after > before * _RISING
 
 
 def upper_bound(policy: Policy, partitions: int) -> int:
@@ -103,23 +127,33 @@ def efficient(replicas: int, partitions: int) -> int:
     return -(-partitions // per_member)
 
 
+def more_than(replicas: int, partitions: int) -> int:
+    """The fewest replicas that leave each member fewer partitions than `replicas` do: after 4 on 12 (3 each)
+    comes 6 (2 each), since 5 still leave someone 3."""
+    return next((n for n in range(replicas + 1, partitions + 1) if efficient(n, partitions) == n), partitions)
+
+
 def _busiest(needs: list[float], replicas: int, partitions: int) -> float:
     """The load of the busiest member when `replicas` share the partitions: in the worst assignment it holds
     the ceil(P / n) partitions with the largest needs."""
     return sum(needs[: -(-partitions // replicas)])
 
 
+def needs(obs: Observation, drain_seconds: float, rate: float) -> list[float]:
+    """Each partition's need, in replicas, busiest first: its inflow plus its lag over drainSeconds."""
+    partitions = obs.partitions
+    load = obs.partition_load or tuple((obs.lag // partitions, obs.inflow / partitions) for _ in range(partitions))
+    return sorted(((inflow + lag / drain_seconds) / rate for lag, inflow in load), reverse=True)
+
+
 def by_rate(obs: Observation, drain_seconds: float, rate: float) -> int:
     """The fewest replicas whose busiest member keeps up (needs of a replica's capacity summed <= 1); where no
     count can (a partition alone needs more than one replica), the fewest within a quarter of the best."""
     partitions = obs.partitions
-    load = obs.partition_load or tuple((obs.lag // partitions, obs.inflow / partitions) for _ in range(partitions))
-    needs = sorted(((inflow + lag / drain_seconds) / rate for lag, inflow in load), reverse=True)
-    best = needs[0] if needs else 0.0
+    each = needs(obs, drain_seconds, rate)
+    best = each[0] if each else 0.0
     target = 1.0 if best <= 1.0 else best * 1.25
-    return next(
-        (n for n in range(1, partitions + 1) if _busiest(needs, n, partitions) <= target + _EPSILON), partitions
-    )
+    return next((n for n in range(1, partitions + 1) if _busiest(each, n, partitions) <= target + _EPSILON), partitions)
 
 
 def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
@@ -133,17 +167,21 @@ def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
     lag_term = min(raw_lag, max(lagging, 1))
     rate_term = by_rate(obs, policy.drain_seconds, obs.per_replica_rate) if obs.per_replica_rate else 0
     wanted = max(1, lag_term, rate_term)
-    replicas = max(policy.min_replicas, efficient(clamp(wanted, policy, obs.partitions), obs.partitions))
+    floor = more_than(obs.too_few, obs.partitions)
+    replicas = max(policy.min_replicas, efficient(clamp(max(wanted, floor), policy, obs.partitions), obs.partitions))
     reason = "Inflow" if rate_term > lag_term else "Lag"
     message = f"lag {obs.lag} -> {raw_lag}, inflow {obs.inflow:.1f}/s -> {rate_term}"
-    if max(1, raw_lag, rate_term) > upper_bound(policy, obs.partitions):
+    if floor > wanted and replicas == floor:
+        reason = "FellBehindBefore"
+        message += f", {obs.too_few} replicas fell behind this inflow before"
+    elif max(1, raw_lag, rate_term) > upper_bound(policy, obs.partitions) <= wanted:
         reason = "CappedAtPartitions" if obs.partitions <= policy.max_replicas else "CappedAtMax"
     elif lag_term < raw_lag and wanted == lag_term:
         reason = "LaggingPartitions"
         message += f", only {lagging} partitions have lag"
     elif replicas < wanted:
         reason = "EvenPartitions"
-    if replicas != max(1, raw_lag, rate_term):
+    if replicas != max(1, raw_lag, rate_term, floor):
         message += f": {replicas}"
     return replicas, reason, message
 
@@ -152,6 +190,13 @@ def seed(current: int, now: float) -> tuple[Recommendation, ...]:
     """History for a scaler seen for the first time (or by a new leader): as if `current` had just been
     recommended, so no scale-down happens before a full window of evidence."""
     return (Recommendation(now, current),)
+
+
+def _hottest(policy: Policy, obs: Observation) -> float:
+    """What the busiest partition alone needs, in replicas; 0 without a learned rate."""
+    if not obs.per_replica_rate or not obs.partitions:
+        return 0.0
+    return needs(obs, policy.drain_seconds, obs.per_replica_rate)[0]
 
 
 def decide(policy: Policy, obs: Observation, history: tuple[Recommendation, ...], now: float) -> Decision:
@@ -174,10 +219,16 @@ def decide(policy: Policy, obs: Observation, history: tuple[Recommendation, ...]
     if target > current + policy.scale_up.max_step:
         target, reason = current + policy.scale_up.max_step, "MaxStepUp"
         message += f"; limited to +{policy.scale_up.max_step}"
-    elif target < current and obs.previous_inflow is not None and obs.inflow > obs.previous_inflow * _RISING:
+    elif target < current and obs.previous_inflow is not None and rising(obs.previous_inflow, obs.inflow):
         # Lag lags the inflow: removing replicas now would be undone at the next poll, after a rebalance.
         target, reason = current, "InflowRising"
         message += f"; inflow rising ({obs.previous_inflow:.1f} -> {obs.inflow:.1f}/s), not scaling down"
+    elif target < current and (hottest := _hottest(policy, obs)) > 1 + _EPSILON:
+        # A partition one replica cannot keep up with (a hot key) lags whatever the count; which of its
+        # neighbours lag with it depends on the assignment, so the lag term steps down and up with every
+        # rebalance, and every rebalance pauses the hot partition too. Hold until it is within one replica.
+        target, reason = current, "HotPartition"
+        message += f"; a partition alone needs {hottest:.1f} replicas, not scaling down"
     if target < current - policy.scale_down.max_step:
         target, reason = current - policy.scale_down.max_step, "MaxStepDown"
         message += f"; limited to -{policy.scale_down.max_step}"

@@ -31,6 +31,17 @@ def test_a_member_that_changed_partitions_gives_no_sample() -> None:
     assert member_samples(after, before, {P0: 900}, {P0: 900}, flow({P0: 10.0}, {P0: 0.0}), 0.0) == []
 
 
+def test_a_rebalance_in_between_pauses_every_member_so_none_gives_a_sample() -> None:
+    # A third member joined: the two that kept their partitions were paused by the rebalance all the same.
+    kept, left = frozenset({P0, P1}), frozenset({P2, P3})
+    before, after = [kept, left], [kept, frozenset({P2}), frozenset({P3})]
+    backlog = {P0: 900, P1: 900, P2: 900, P3: 900}
+    rates = flow({P0: 10.0, P1: 10.0}, {P0: 60.0, P1: 60.0})
+    assert member_samples(after, before, backlog, backlog, rates, 0.0) == []
+    # The same assignment at both polls, listed in another order, is no rebalance.
+    assert len(member_samples(list(reversed(before)), before, backlog, backlog, rates, 0.0)) == 2
+
+
 def test_the_ramp_is_relearned_a_low_early_sample_does_not_stick() -> None:
     # KEDA-review finding: a low rate learnt from in-flight lag early in a ramp was kept forever.
     early = Capacity().learn([Sample(10.0, 6.7, saturated=True)], now=10.0)

@@ -18,8 +18,8 @@ from orderflow.cli import app
 # model shows up as a changed line.
 AGAINST_TUNED_KEDA = {
     "burst": {"time_to_drain": "<", "peak_lag": "=", "replica_seconds": "<", "scale_events": "=", "rebalances": "="},
-    "ramp": {"time_to_drain": "=", "peak_lag": ">", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
-    "sine": {"time_to_drain": "=", "peak_lag": ">", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
+    "ramp": {"time_to_drain": "=", "peak_lag": "<", "replica_seconds": "<", "scale_events": "=", "rebalances": "="},
+    "sine": {"time_to_drain": "=", "peak_lag": "<", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
     "hot-partition": {
         "time_to_drain": ">",
         "peak_lag": "<",

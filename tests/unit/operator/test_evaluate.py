@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from eventkit.lag import PartitionLag
 from operators.scaler.evaluate import Memory, evaluate
 from operators.scaler.policy import Behavior, Policy
@@ -38,13 +40,33 @@ def test_members_with_a_backlog_teach_the_per_replica_rate() -> None:
     assert result.per_replica_rate == 12.5  # each member moved its partitions' commits by 500 in 40 s
 
 
-def test_no_rate_is_learnt_while_new_replicas_warm_up() -> None:
+def test_no_rate_is_learnt_across_a_rebalance() -> None:
     _, memory = evaluate(POLICY, 1, lags(10_000, 0), 1, Memory(), now=0.0, members=TWO[:1])  # scales 1 -> 2
     assert memory.replicas == 2
     result, memory = evaluate(POLICY, 1, lags(12_000, 500), 2, memory, now=10.0, members=TWO)
     assert result.per_replica_rate is None
     result, _ = evaluate(POLICY, 1, lags(14_000, 1_500), 2, memory, now=40.0, members=TWO)
     assert result.per_replica_rate == 500 / 30  # the members kept their partitions from t=10 to t=40
+
+
+def test_members_teach_the_rate_as_soon_as_the_assignment_holds_still() -> None:
+    """The warm-up after a scale is for the pooled estimate; a member's commits between two polls with the same
+    assignment are a measure even right after a scale (a lone replica that falls behind says what one can do)."""
+    _, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0, members=TWO)
+    # Scaled 2 -> 1 at t=0 (say): the lone member holds everything from t=10 on.
+    one = [frozenset().union(*TWO)]
+    _, memory = evaluate(POLICY, 1, lags(11_000, 200), 1, replace(memory, changed_at=0.0), now=10.0, members=one)
+    result, memory = evaluate(POLICY, 1, lags(12_000, 600), 1, memory, now=20.0, members=one)
+    assert memory.changed_at > 20.0 - POLICY.warmup_seconds
+    assert result.per_replica_rate == 40.0
+
+
+def test_the_pooled_estimate_waits_for_new_pods_to_warm_up() -> None:
+    _, memory = evaluate(POLICY, 1, lags(10_000, 0), 1, Memory(), now=0.0)  # scales 1 -> 2, members unknown
+    result, memory = evaluate(POLICY, 1, lags(12_000, 500), 2, memory, now=10.0)
+    assert result.per_replica_rate is None
+    result, _ = evaluate(POLICY, 1, lags(14_000, 1_500), 2, memory, now=40.0)
+    assert result.per_replica_rate == 1_000 / 30 / 2
 
 
 def test_a_group_that_keeps_up_teaches_nothing() -> None:
@@ -80,3 +102,41 @@ def test_the_first_look_holds_within_the_bounds() -> None:
     first, memory = evaluate(policy, 1, lags(1000, 1000), 6, Memory(), now=0.0)
     assert (first.decision.desired, first.decision.reason) == (4, "MeasuringInflow")
     assert memory.history is None
+
+
+SHORTFALL = Policy(100, 0, 1, 12, 60, Behavior(0, 12), Behavior(0, 12), warmup_seconds=30)
+
+
+def totals(produced: int, consumed: int) -> list[PartitionLag]:
+    """12 partitions, `produced` records in all so far and `consumed` of them committed."""
+    end, at = produced // 12, consumed // 12
+    return [PartitionLag("t", p, end - at, end, at, "committed") for p in range(12)]
+
+
+def test_a_scale_down_the_lag_undoes_is_not_repeated_while_the_inflow_holds() -> None:
+    """A group keeping up shows no lag: the lag alone asks for one replica, one falls behind, the lag asks for
+    six, and so on every window. The undone scale-down is remembered for as long as the inflow holds."""
+    _, memory = evaluate(SHORTFALL, 1, totals(0, 0), 6, Memory(), now=0.0)
+    keeping_up, memory = evaluate(SHORTFALL, 1, totals(1200, 1200), 6, memory, now=10.0)  # 120/s in and out
+    assert keeping_up.decision.desired == 1  # no rate learnt and no lag: one
+    behind, memory = evaluate(SHORTFALL, 1, totals(2400, 1800), 1, memory, now=20.0)
+    assert behind.decision.desired == 6
+    assert memory.too_few is not None
+    assert memory.too_few.replicas == 1
+    again, memory = evaluate(SHORTFALL, 1, totals(3600, 3600), 6, memory, now=30.0)
+    assert (again.decision.desired, again.decision.reason) == (2, "FellBehindBefore")
+    # The inflow halves: the evidence is for more traffic than there is now, and one replica may do again.
+    calmer, memory = evaluate(SHORTFALL, 1, totals(4200, 4200), 2, memory, now=40.0)
+    assert calmer.decision.desired == 1
+    assert memory.too_few is None
+
+
+def test_a_scale_up_for_more_inflow_undoes_nothing() -> None:
+    _, memory = evaluate(SHORTFALL, 1, totals(0, 0), 6, Memory(), now=0.0)
+    _, memory = evaluate(SHORTFALL, 1, totals(1200, 1200), 6, memory, now=10.0)
+    assert memory.scaled_down is not None
+    assert memory.scaled_down.replicas == 1
+    # Twice the records: the lag says nothing about what one replica does with the old inflow.
+    rising, memory = evaluate(SHORTFALL, 1, totals(3600, 3000), 1, memory, now=20.0)
+    assert rising.decision.desired > 1
+    assert (memory.scaled_down, memory.too_few) == (None, None)

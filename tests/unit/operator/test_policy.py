@@ -16,6 +16,7 @@ from operators.scaler.policy import (
     by_rate,
     decide,
     efficient,
+    more_than,
     recommend,
     seed,
     upper_bound,
@@ -167,6 +168,50 @@ def test_seven_replicas_on_twelve_partitions_are_six() -> None:
     assert efficient(7, 12) == 6
     assert efficient(5, 12) == 4
     assert efficient(12, 12) == 12
+
+
+@given(st.integers(0, 200), st.integers(1, 200))
+def test_more_than_a_count_gives_each_member_fewer_partitions(replicas: int, partitions: int) -> None:
+    chosen = more_than(replicas, partitions)
+    if replicas >= partitions:
+        assert chosen == partitions
+        return
+    assert chosen > replicas
+    assert efficient(chosen, partitions) == chosen
+    assert -(-partitions // chosen) < -(-partitions // max(replicas, 1)) or replicas == 0
+    # The fewest such.
+    assert all(efficient(n, partitions) != n for n in range(replicas + 1, chosen))
+
+
+def test_after_four_on_twelve_partitions_comes_six() -> None:
+    assert [more_than(n, 12) for n in (0, 1, 2, 3, 4, 5, 6, 11, 12)] == [1, 2, 3, 4, 6, 6, 12, 12, 12]
+
+
+@given(policies(), observations, st.integers(0, 80))
+def test_a_count_that_fell_behind_this_inflow_is_never_recommended_again(
+    policy: Policy, obs: Observation, too_few: int
+) -> None:
+    replicas, reason, _ = recommend(policy, replace(obs, too_few=too_few))
+    # Unless no count within the bounds leaves each member fewer partitions than `too_few` did.
+    fewest_each = -(-obs.partitions // upper_bound(policy, obs.partitions))
+    helps = too_few == 0 or fewest_each < -(-obs.partitions // too_few)
+    if reason != "Inactive" and helps:
+        assert replicas > too_few
+    if not too_few:
+        assert (replicas, reason) == recommend(policy, obs)[:2]
+
+
+@given(policies(), st.integers(2, 64), st.integers(1, 80), st.floats(1.01, 50), histories)
+def test_no_scale_down_while_a_partition_alone_needs_more_than_a_replica(
+    policy: Policy, partitions: int, current: int, hot: float, history: tuple[Recommendation, ...]
+) -> None:
+    # A hot key brings `hot` replicas' worth to partition 0; the rest are idle, so lag alone asks for little.
+    load = ((0, hot * 10.0), *[(0, 0.0)] * (partitions - 1))
+    obs = Observation(0, hot * 10.0, 10.0, partitions, current, partition_load=load)
+    decision = decide(policy, obs, history, now=1000.0)
+    assert decision.desired >= min(current, upper_bound(policy, partitions))
+    if decision.recommended < current <= upper_bound(policy, partitions):
+        assert decision.reason in {"ScaleDownWindow", "HotPartition"}
 
 
 def test_a_hot_partition_gets_no_replicas_that_cannot_help_it() -> None:
