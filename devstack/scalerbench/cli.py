@@ -28,6 +28,9 @@ def bench(
     runs: Annotated[int | None, typer.Option(min=1, help="Runs of every trace (default: 3; --quick: 1)")] = None,
     rate: Annotated[float, typer.Option(min=1, help="Records/s one consumer pod handles")] = 50.0,
     seed: Annotated[int, typer.Option(help="Seed of the random phases")] = 20261204,
+    only: Annotated[
+        list[str] | None, typer.Option("--trace", help="Only this trace (repeat for more) [default: all]")
+    ] = None,
     output: Annotated[
         Path | None, typer.Option(help="JSON of every run [default: .orderflow/scaler-bench.json]")
     ] = None,
@@ -35,8 +38,13 @@ def bench(
 ) -> None:
     """Ours (ConsumerScaler), KEDA with its defaults and KEDA tuned scale the same consumer pods, fed the same
     traces at once, on the local node (`orderflow k8s up --node`); medians (min-max) over the runs."""
+    available = traces(quick)
+    unknown = sorted(set(only or ()) - {t.name for t in available})
+    if unknown:
+        names = ", ".join(t.name for t in available)
+        raise typer.BadParameter(f"no trace {', '.join(unknown)}; choose from {names}", param_hint="--trace")
+    chosen = [t for t in available if not only or t.name in only]
     node = require_node(state_dir)
-    chosen = traces(quick)
     count = runs or (1 if quick else 3)
     started = time.monotonic()
     try:
