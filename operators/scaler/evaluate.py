@@ -39,7 +39,7 @@ class Memory:
     replicas: int | None = None  # as last seen or set
     changed_at: float = float("-inf")  # when the replica count last changed
     scaled_down: Shortfall | None = None  # the last scale-down, until the next change: a shortfall if undone
-    too_few: Shortfall | None = None
+    too_few: Shortfall | None = None  # the largest count known to fall behind, while its inflow holds
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ def _shortfall(
         return (Shortfall(desired, inflow) if inflow > 0 else None), too_few
     if desired == current:
         return scaled_down, too_few
-    undone = scaled_down and current <= scaled_down.replicas and not rising(scaled_down.inflow, inflow)
-    if scaled_down and undone and (too_few is None or too_few.replicas <= scaled_down.replicas):
+    if scaled_down is None or current > scaled_down.replicas or rising(scaled_down.inflow, inflow):
+        return None, too_few
+    if too_few is None or too_few.replicas <= scaled_down.replicas:
         too_few = Shortfall(scaled_down.replicas, inflow)
     return None, too_few
