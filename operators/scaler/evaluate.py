@@ -82,7 +82,8 @@ def evaluate(
         samples = pooled_sample(sum(memory.lags.values()), actionable, flow, current, len(lags), now)
         capacity = capacity.learn(samples, now)
     inflow = flow.produce if flow else 0.0
-    too_few = memory.too_few if memory.too_few and memory.too_few.holds(inflow) else None
+    # Unmeasured (the first poll, or the first after Kafka was unreachable) is no evidence the inflow fell.
+    too_few = memory.too_few if memory.too_few and (flow is None or memory.too_few.holds(inflow)) else None
     load = tuple((per_partition[tp], flow.produced.get(tp, 0.0) if flow else 0.0) for tp in sorted(per_partition))
     observation = Observation(
         lag=actionable,
@@ -111,7 +112,7 @@ def evaluate(
     evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, capacity.per_replica())
     if decision.desired != current:
         changed_at = now
-    scaled_down, too_few = _shortfall(memory.scaled_down, too_few, current, decision.desired, inflow)
+    scaled_down, too_few = _shortfall(memory.scaled_down, too_few, current, decision.desired, inflow if flow else None)
     remembered = Memory(
         history=None if unmeasured else decision.history,
         snapshot=snapshot,
@@ -128,15 +129,16 @@ def evaluate(
 
 
 def _shortfall(
-    scaled_down: Shortfall | None, too_few: Shortfall | None, current: int, desired: int, inflow: float
+    scaled_down: Shortfall | None, too_few: Shortfall | None, current: int, desired: int, inflow: float | None
 ) -> tuple[Shortfall | None, Shortfall | None]:
     """The last scale-down and the known shortfall after this decision: a scale-up from where a scale-down
-    went, without more inflow than it had, undoes it, so its count is too few for that inflow."""
+    went, without more inflow than it had, undoes it, so its count is too few for that inflow. `inflow` is
+    None when unmeasured, which proves nothing."""
     if desired < current:
-        return (Shortfall(desired, inflow) if inflow > 0 else None), too_few
+        return (Shortfall(desired, inflow) if inflow else None), too_few
     if desired == current:
         return scaled_down, too_few
-    if scaled_down is None or current > scaled_down.replicas or rising(scaled_down.inflow, inflow):
+    if inflow is None or scaled_down is None or current > scaled_down.replicas or rising(scaled_down.inflow, inflow):
         return None, too_few
     if too_few is None or too_few.replicas <= scaled_down.replicas:
         too_few = Shortfall(scaled_down.replicas, inflow)

@@ -140,3 +140,19 @@ def test_a_scale_up_for_more_inflow_undoes_nothing() -> None:
     rising, memory = evaluate(SHORTFALL, 1, totals(3600, 3000), 1, memory, now=20.0)
     assert rising.decision.desired > 1
     assert (memory.scaled_down, memory.too_few) == (None, None)
+
+
+def test_an_unmeasured_poll_keeps_the_shortfall() -> None:
+    """After Kafka was unreachable the operator drops the snapshot (a rate across the outage would average it
+    away): the poll after measures no inflow, which is no evidence that the inflow fell."""
+    _, memory = evaluate(SHORTFALL, 1, totals(0, 0), 6, Memory(), now=0.0)
+    _, memory = evaluate(SHORTFALL, 1, totals(1200, 1200), 6, memory, now=10.0)
+    _, memory = evaluate(SHORTFALL, 1, totals(2400, 1800), 1, memory, now=20.0)
+    assert memory.too_few is not None
+    outage = replace(memory, snapshot=None)
+    back, memory = evaluate(SHORTFALL, 1, totals(9600, 3600), 6, outage, now=80.0)
+    assert back.produce_rate == 0.0
+    assert memory.too_few is not None
+    assert memory.too_few.replicas == 1
+    drained, memory = evaluate(SHORTFALL, 1, totals(10800, 10800), 6, memory, now=90.0)
+    assert (drained.decision.desired, drained.decision.reason) == (2, "FellBehindBefore")
