@@ -81,9 +81,10 @@ def evaluate(
     elif flow is not None and now - changed_at >= policy.warmup_seconds:
         samples = pooled_sample(sum(memory.lags.values()), actionable, flow, current, len(lags), now)
         capacity = capacity.learn(samples, now)
-    inflow = flow.produce if flow else 0.0
-    # Unmeasured (the first poll, or the first after Kafka was unreachable) is no evidence the inflow fell.
-    too_few = memory.too_few if memory.too_few and (flow is None or memory.too_few.holds(inflow)) else None
+    # None when unmeasured (the first poll, or the first after Kafka was unreachable): no evidence of anything.
+    measured = flow.produce if flow else None
+    inflow = measured or 0.0
+    too_few = memory.too_few if memory.too_few and (measured is None or memory.too_few.holds(measured)) else None
     load = tuple((per_partition[tp], flow.produced.get(tp, 0.0) if flow else 0.0) for tp in sorted(per_partition))
     observation = Observation(
         lag=actionable,
@@ -112,14 +113,14 @@ def evaluate(
     evaluation = Evaluation(decision, actionable, inflow, flow.consume if flow else 0.0, capacity.per_replica())
     if decision.desired != current:
         changed_at = now
-    scaled_down, too_few = _shortfall(memory.scaled_down, too_few, current, decision.desired, inflow if flow else None)
+    scaled_down, too_few = _shortfall(memory.scaled_down, too_few, current, decision.desired, measured)
     remembered = Memory(
         history=None if unmeasured else decision.history,
         snapshot=snapshot,
         lags=per_partition,
         members=tuple(members or ()),
         capacity=capacity,
-        inflow=inflow if flow else None,
+        inflow=measured,
         replicas=decision.desired,
         changed_at=changed_at,
         scaled_down=scaled_down,
