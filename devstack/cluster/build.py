@@ -5,10 +5,9 @@
     ~/.cache/orderflow/<tool>-<version>/bin/    the binaries, with a .stamp naming module, version and recipe
     ~/.cache/orderflow/logs/build-<tool>.log    everything `go` printed
 
-The six Kubernetes binaries come from one `go build` so they share their compilation (kubelet alone takes ~10
-minutes cold on 2 cores; the other five add little). Builds run one at a time, under a lock, because each one
-already uses every core. The pause image's binary is C (`build/pause/linux/pause.c` of the kubernetes module),
-compiled with `gcc -static`. Later calls only compare stamp files: no `go`, no network.
+What is built, at which version, is declared in devstack.cluster.tools. Builds run one at a time, under a lock,
+because each one already uses every core. The pause image's binary is C (`build/pause/linux/pause.c` of the
+kubernetes module), compiled with `gcc -static`. Later calls only compare stamp files: no `go`, no network.
 """
 
 from __future__ import annotations
@@ -29,39 +28,11 @@ from pathlib import Path
 
 from devstack.cache import ToolMissing, cache_dir
 
-# Kubernetes 1.37's own default etcd is 3.7 (kubeadm's DefaultEtcdVersion), so etcd follows its minor line.
-KUBERNETES_VERSION = "v1.37.2"
-ETCD_VERSION = "v3.7.3"
-HELM_VERSION = "v4.3.1"
-COREDNS_VERSION = "v1.15.0"
-# v0.38.2 works against Debian's dockerd 20.10 (API 1.41) with the default "docker" driver (tried).
-BUILDX_VERSION = "v0.38.2"
-REGISTRY_VERSION = "v3.1.0"
-CRICTL_VERSION = "v1.37.0"
-# The developer loop and the observability of the local cluster (see each tool below for why that version).
-SKAFFOLD_VERSION = "v2.19.0"
-COMPOSE_VERSION = "v2.40.3"
-PROMETHEUS_VERSION = "v0.316.0"  # the Go module of Prometheus 3.16.0
-JAEGER_VERSION = "v1.76.0"  # the module's tags stay v1; cmd/jaeger is Jaeger v2 (2.13.0)
-KEDA_VERSION = "v2.21.0"
-# The collector release Jaeger v1.76.0 is built on (core v0.140.0, stable modules v1.46.0, contrib v0.140.1): the
-# two builds then share compiled packages, and the chart's collector speaks what its Jaeger does.
-OTELCOL_VERSION = "v0.140.0"
-OTELCOL_STABLE_VERSION = "v1.46.0"
-OTELCOL_CONTRIB_VERSION = "v0.140.1"
 # The modules declare `go 1.26.0`; an older toolchain would try to download a newer one.
 MIN_GO = (1, 26)
 # Bump when the way a binary is built changes (flags, stamps) so cached binaries get rebuilt.
 RECIPE = 3
 
-KUBERNETES_COMMANDS = (
-    "kubelet",
-    "kube-proxy",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-apiserver",
-    "kubectl",
-)
 
 Log = Callable[[str], None]
 
@@ -90,6 +61,11 @@ class GoTool:
     source: Path | None = None
     requires: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()  # build tags (`go build -tags`)
+    # The kubernetes module: its staging modules are required at v0.0.0 and replaced by local paths, and its
+    # version stamps come from the release (see `staging_replaces`, `kubernetes_stamps`).
+    staging: bool = False
+    # Needs C (runc's nsenter, libseccomp); every other tool is pure Go and static.
+    cgo: bool = False
 
     @property
     def stamp(self) -> str:
@@ -123,13 +99,13 @@ def go_dirs() -> dict[str, Path]:
     return {"GOMODCACHE": root / "mod", "GOCACHE": root / "build", "GOPATH": root / "path", "src": root / "src"}
 
 
-def go_env(base: dict[str, str] | None = None) -> dict[str, str]:
+def go_env(base: dict[str, str] | None = None, cgo: bool = False) -> dict[str, str]:
     """The environment of every build: the shared caches, static binaries, no toolchain download."""
     env = dict(os.environ if base is None else base)
     env.update({k: str(v) for k, v in go_dirs().items() if k != "src"})
     env.update(
-        # Static binaries that need no C toolchain; every tool here runs as pure Go.
-        CGO_ENABLED="0",
+        # Static binaries that need no C toolchain, but for the one tool that is partly C.
+        CGO_ENABLED="1" if cgo else "0",
         # Never fetch another toolchain behind the user's back: find_go() already checked this one.
         GOTOOLCHAIN="local",
         GOWORK="off",
@@ -184,149 +160,6 @@ def kubernetes_stamps(version: str, released: str) -> dict[str, str]:
         for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
         for k, v in stamps.items()
     }
-
-
-def kubernetes_tool(go_mod: str = "", released: str = "") -> GoTool:
-    """The six binaries in one build. Without the module's go.mod (the fast path) only names and paths count."""
-    packages = {name: f"k8s.io/kubernetes/cmd/{name}" for name in KUBERNETES_COMMANDS}
-    return GoTool(
-        "kubernetes",
-        "k8s.io/kubernetes",
-        KUBERNETES_VERSION,
-        packages,
-        kubernetes_stamps(KUBERNETES_VERSION, released) if released else {},
-        staging_replaces(go_mod, KUBERNETES_VERSION) if go_mod else {},
-    )
-
-
-# etcd's version is a constant in go.etcd.io/etcd/api/v3/version; only its git SHA is a linker variable.
-ETCD = GoTool("etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION, {"etcd": "go.etcd.io/etcd/server/v3"})
-HELM = GoTool(
-    "helm",
-    "helm.sh/helm/v4",
-    HELM_VERSION,
-    {"helm": "helm.sh/helm/v4/cmd/helm"},
-    {"helm.sh/helm/v4/internal/version.version": HELM_VERSION},
-)
-COREDNS = GoTool(
-    "coredns",
-    "github.com/coredns/coredns",
-    COREDNS_VERSION,
-    {"coredns": "github.com/coredns/coredns"},
-    {"github.com/coredns/coredns/coremain.GitCommit": COREDNS_VERSION},
-)
-BUILDX = GoTool(
-    "buildx",
-    "github.com/docker/buildx",
-    BUILDX_VERSION,
-    {"docker-buildx": "github.com/docker/buildx/cmd/buildx"},
-    {
-        "github.com/docker/buildx/version.Version": BUILDX_VERSION,
-        "github.com/docker/buildx/version.Package": "github.com/docker/buildx",
-    },
-)
-REGISTRY = GoTool(
-    "registry",
-    "github.com/distribution/distribution/v3",
-    REGISTRY_VERSION,
-    {"registry": "github.com/distribution/distribution/v3/cmd/registry"},
-    {"github.com/distribution/distribution/v3/version.version": REGISTRY_VERSION},
-)
-CRICTL = GoTool(
-    "cri-tools",
-    "sigs.k8s.io/cri-tools",
-    CRICTL_VERSION,
-    {"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
-    {"sigs.k8s.io/cri-tools/pkg/version.Version": CRICTL_VERSION},
-)
-# skaffold: the proxy serves v2.19.0 (not v2.16.2-v2.21.0), the first whose schema is v4beta13; its go.mod pins
-# k8s.io/* v0.33 and buildpacks by replace, and sum.golang.org has no entry for the tag.
-SKAFFOLD = GoTool(
-    "skaffold",
-    "github.com/GoogleContainerTools/skaffold/v2",
-    SKAFFOLD_VERSION,
-    {"skaffold": "github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold"},
-    {"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version": SKAFFOLD_VERSION},
-    inherit_replaces=True,
-    nosumdb=True,
-)
-# Compose v2 as a Docker CLI plugin (cli-plugins/docker-compose), for the compose.yaml of Docker-only users.
-COMPOSE = GoTool(
-    "compose",
-    "github.com/docker/compose/v2",
-    COMPOSE_VERSION,
-    {"docker-compose": "github.com/docker/compose/v2/cmd"},
-    {"github.com/docker/compose/v2/internal.Version": COMPOSE_VERSION},
-)
-PROMETHEUS = GoTool(
-    "prometheus",
-    "github.com/prometheus/prometheus",
-    PROMETHEUS_VERSION,
-    {
-        "prometheus": "github.com/prometheus/prometheus/cmd/prometheus",
-        "promtool": "github.com/prometheus/prometheus/cmd/promtool",
-    },
-    {"github.com/prometheus/common/version.Version": "3.16.0"},
-    # Only the Kubernetes service discovery the chart's scrape configs use: the cloud SDKs of the other 25
-    # mechanisms are a sixth of the packages and a third of the binaries.
-    tags=("remove_all_sd", "enable_kubernetes_sd"),
-)
-JAEGER = GoTool(
-    "jaeger",
-    "github.com/jaegertracing/jaeger",
-    JAEGER_VERSION,
-    {"jaeger": "github.com/jaegertracing/jaeger/cmd/jaeger"},
-    {"github.com/jaegertracing/jaeger/internal/version.latestVersion": "v2.13.0"},
-    inherit_replaces=True,
-)
-_CORE = "go.opentelemetry.io/collector"
-# The chart's collector (orderflow.collector.config): devstack/cluster/otelcol/main.go, the program the collector
-# builder would generate for these components.
-OTELCOL = GoTool(
-    "otelcol",
-    f"{_CORE}/otelcol",
-    OTELCOL_VERSION,
-    {"otelcol": "."},
-    {"main.version": OTELCOL_VERSION.removeprefix("v")},
-    source=Path(__file__).with_name("otelcol"),
-    requires={
-        **{
-            f"{_CORE}/{name}": OTELCOL_STABLE_VERSION
-            for name in ("component", "confmap", "confmap/provider/envprovider", "confmap/provider/fileprovider")
-        },
-        **{f"{_CORE}/{name}": OTELCOL_STABLE_VERSION for name in ("exporter", "extension", "processor", "receiver")},
-        **{
-            f"{_CORE}/{name}": OTELCOL_VERSION
-            for name in (
-                "exporter/debugexporter",
-                "exporter/otlpexporter",
-                "processor/batchprocessor",
-                "processor/memorylimiterprocessor",
-                "receiver/otlpreceiver",
-                "service",
-            )
-        },
-        "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension": (
-            OTELCOL_CONTRIB_VERSION
-        ),
-    },
-)
-# KEDA's operator and metrics API server, for the side-by-side scaler bench: their own module graph (k8s.io/api
-# v0.36, never linked with our 1.37 code), which resolves only with KEDA's nexus-proto-annotations replace.
-KEDA = GoTool(
-    "keda",
-    "github.com/kedacore/keda/v2",
-    KEDA_VERSION,
-    {"keda": "github.com/kedacore/keda/v2/cmd/operator", "keda-adapter": "github.com/kedacore/keda/v2/cmd/adapter"},
-    {"github.com/kedacore/keda/v2/version.Version": KEDA_VERSION},
-    inherit_replaces=True,
-)
-KUBERNETES = kubernetes_tool()
-
-# What the bare control plane needs, and what a node needs besides (the registry is optional: --registry).
-CONTROL_PLANE_TOOLS: tuple[GoTool, ...] = (KUBERNETES, ETCD, HELM)
-NODE_TOOLS: tuple[GoTool, ...] = (KUBERNETES, ETCD, HELM, CRICTL, COREDNS, BUILDX)
-ALL_TOOLS: tuple[GoTool, ...] = (*NODE_TOOLS, REGISTRY)
 
 
 def go_mod_text(tool: GoTool) -> str:
@@ -414,16 +247,18 @@ def build_lock() -> Iterator[None]:
 
 
 def _resolve(go: _Go, tool: GoTool, src: Path) -> GoTool:
-    """What only the module's own go.mod tells: the kubernetes tool's replaces and release time (stamps), an
+    """What only the module's own go.mod tells: the kubernetes module's replaces and release time (stamps), an
     inheriting tool's replaces."""
-    if tool.name != "kubernetes" and not tool.inherit_replaces:
+    if not (tool.staging or tool.inherit_replaces):
         return tool
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text(f"module orderflow.local/build/{tool.name}\n\ngo 1.26\n")
     info = go.download(tool.module, tool.version, src)
     go_mod = Path(info["GoMod"]).read_text()
-    if tool.name == "kubernetes":
-        return kubernetes_tool(go_mod, json.loads(Path(info["Info"]).read_text())["Time"])
+    if tool.staging:
+        released = json.loads(Path(info["Info"]).read_text())["Time"]
+        stamps = tool.ldflags_x | kubernetes_stamps(tool.version, released)
+        return dataclasses.replace(tool, ldflags_x=stamps, replaces=staging_replaces(go_mod, tool.version))
     return dataclasses.replace(tool, replaces=module_replaces(go_mod) | tool.replaces)
 
 
@@ -448,7 +283,7 @@ def _build(go: _Go, tool: GoTool) -> None:
     (tool.bin_dir / ".stamp").write_text(tool.stamp + "\n")
 
 
-def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print) -> None:
+def ensure_tools(tools: Sequence[GoTool], log: Log = print) -> None:
     """Build whichever tool is missing or was built from another pin, one after the other."""
     if all(is_current(tool) for tool in tools):  # the fast path neither runs go nor touches the network
         return
@@ -457,7 +292,7 @@ def ensure_tools(tools: Sequence[GoTool] = CONTROL_PLANE_TOOLS, log: Log = print
         for tool in tools:
             if is_current(tool):  # another process may have built it while this one waited for the lock
                 continue
-            env = go_env() | ({"GONOSUMDB": tool.module} if tool.nosumdb else {})
+            env = go_env(cgo=tool.cgo) | ({"GONOSUMDB": tool.module} if tool.nosumdb else {})
             go = _Go(exe, env, cache_root() / "logs" / f"build-{tool.name}.log")
             log(f"building {tool.name} {tool.version} from Go sources, once (log: {go.log_file})")
             started = time.monotonic()
@@ -479,58 +314,29 @@ def module_source(tool: GoTool) -> Path:
 # -- the pause binary (C) -------------------------------------------------------------------------------------
 
 
-def pause_binary() -> Path:
-    return cache_dir("pause", KUBERNETES_VERSION) / "bin" / "pause"
+def pause_binary(kubernetes: GoTool) -> Path:
+    return cache_dir("pause", kubernetes.version) / "bin" / "pause"
 
 
-def pause_argv(source: Path, out: Path) -> list[str]:
-    return ["gcc", "-Os", "-static", "-Wall", "-Werror", f"-DVERSION={KUBERNETES_VERSION}", "-o", str(out), str(source)]
+def pause_argv(source: Path, out: Path, version: str) -> list[str]:
+    return ["gcc", "-Os", "-static", "-Wall", "-Werror", f"-DVERSION={version}", "-o", str(out), str(source)]
 
 
-def ensure_pause(log: Log = print) -> Path:
-    """The sandbox binary of every pod, from the kubernetes module's own source; needs gcc and a static libc."""
-    binary = pause_binary()
+def ensure_pause(kubernetes: GoTool, log: Log = print) -> Path:
+    """Every pod's sandbox binary, from the kubernetes module's own source; needs gcc and a static libc."""
+    binary = pause_binary(kubernetes)
     if binary.exists():
         return binary
     if shutil.which("gcc") is None:
         raise ToolMissing("`gcc` was not found; it compiles the pause binary. Fix: scripts/install-node.sh")
-    exe = find_go()
     with build_lock():
-        go = _Go(exe, go_env(), cache_root() / "logs" / "build-pause.log")
-        src = go_dirs()["src"] / "kubernetes"
-        src.mkdir(parents=True, exist_ok=True)
-        if not (src / "go.mod").exists():
-            (src / "go.mod").write_text("module orderflow.local/build/kubernetes\n\ngo 1.26\n")
-        source = Path(go.download("k8s.io/kubernetes", KUBERNETES_VERSION, src)["Dir"]) / "build/pause/linux/pause.c"
+        source = module_source(kubernetes) / "build/pause/linux/pause.c"
         binary.parent.mkdir(parents=True, exist_ok=True)
         partial = binary.with_suffix(".partial")
-        proc = subprocess.run(pause_argv(source, partial), capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise BuildError(f"gcc of {source} failed: {proc.stderr.strip()} (static libc: apt-get install libc6-dev)")
+        done = subprocess.run(pause_argv(source, partial, kubernetes.version), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BuildError(f"gcc of {source} failed: {done.stderr.strip()} (static libc: apt-get install libc6-dev)")
         subprocess.run(["strip", str(partial)], check=False)
         partial.replace(binary)
-        log(f"built pause {KUBERNETES_VERSION} (gcc -static)")
+        log(f"built pause {kubernetes.version} (gcc -static)")
     return binary
-
-
-# -- what the bare control plane asks for -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Binaries:
-    kube_apiserver: Path
-    etcd: Path
-    helm: Path
-    kubectl: Path
-
-
-def binaries() -> Binaries:
-    return Binaries(
-        KUBERNETES.binary("kube-apiserver"), ETCD.binary("etcd"), HELM.binary("helm"), KUBERNETES.binary("kubectl")
-    )
-
-
-def ensure_binaries(log: Log = print) -> Binaries:
-    """Paths of the control plane's binaries (and helm, kubectl), building whichever is missing."""
-    ensure_tools(CONTROL_PLANE_TOOLS, log)
-    return binaries()
