@@ -13,6 +13,10 @@ from devstack.cache import ToolMissing
 _COMPLETE = ".complete"
 
 
+class MavenError(RuntimeError):
+    """`mvn` could not resolve the artifacts; the message carries the tail of its output."""
+
+
 def require_tool(name: str, purpose: str, fix: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -52,7 +56,7 @@ def copy_dependencies(pom: bytes, home: Path, what: str, properties: Mapping[str
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise RuntimeError(f"mvn could not resolve {what}:\n{tail}")
+        raise MavenError(f"mvn could not resolve {what}:\n{tail}")
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
     (home / _COMPLETE).write_text("\n".join(f"{k}={v}" for k, v in properties.items()) + "\n")

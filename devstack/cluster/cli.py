@@ -32,6 +32,7 @@ from devstack.cluster.build import (
 from devstack.cluster.crds import CrdError
 from devstack.cluster.host import NotRoot
 from devstack.images.engine import ImageError
+from devstack.maven import MavenError
 from orderflow.localstate import local_state_dir
 
 app = typer.Typer(
@@ -48,7 +49,7 @@ StateDir = Annotated[
     ),
 ]
 NodeFlag = Annotated[bool, typer.Option("--node", help="The real single-node cluster (root) instead of the bare API")]
-_FAILURES = (ToolMissing, BuildError, controlplane.ClusterError, CrdError, NotRoot, ImageError)
+_FAILURES = (ToolMissing, BuildError, controlplane.ClusterError, CrdError, MavenError, NotRoot, ImageError)
 
 
 def _state_dir(state_dir: Path | None, on_node: bool = False) -> Path:

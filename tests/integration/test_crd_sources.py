@@ -14,6 +14,7 @@ from devstack.cluster.build import BuildError
 from devstack.cluster.crds import load_crds
 from devstack.cluster.crdsources import manifest, module_crds
 from devstack.cluster.strimzicrds import strimzi_crds_dir
+from devstack.maven import MavenError
 from tests.support.infrastructure import unavailable
 
 # Cold, Maven downloads some 40 jars first.
@@ -26,8 +27,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         patch.setenv("ORDERFLOW_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         try:
             folder = strimzi_crds_dir(log=print)
-        except ToolMissing as error:
-            unavailable("Java 21+ and Maven", error)
+        except (ToolMissing, MavenError) as error:
+            unavailable("Java 21+ and Maven with Maven Central", error)
         yield folder
 
 
