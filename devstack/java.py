@@ -57,6 +57,6 @@ def find_java(minimum: int, purpose: str, jvm_root: Path = JVM_ROOT) -> str:
     tried = ", ".join(f"{java} ({found or 'unusable'})" for java, found in releases.items()) or "none found"
     raise ToolMissing(
         f"no Java {minimum} or newer was found; it is needed {purpose}. Looked at $JAVA_HOME, PATH and "
-        f"{jvm_root}/*: {tried}. Fix: install a JDK or JRE {minimum}+ (Debian 12's openjdk-17 is too old; "
-        f"Debian 13's openjdk-21-jre-headless or a Temurin {minimum}+ will do) into {jvm_root}, or set JAVA_HOME to it"
+        f"{jvm_root}/*: {tried}. Fix: install a JDK or JRE {minimum}+ (Debian 12 packages only 17; a Temurin "
+        f"{minimum}+ JDK, say) under {jvm_root}, or set JAVA_HOME to one"
     )
