@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from devstack.cache import ToolMissing, cache_dir
 
@@ -217,7 +218,7 @@ class _Go:
     env: dict[str, str]
     log_file: Path
 
-    def run(self, args: list[str], cwd: Path) -> str:
+    def run(self, args: list[str], cwd: Path, check: bool = True) -> str:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("a") as sink:
             sink.write(f"$ go {' '.join(args)}\n")
@@ -225,7 +226,7 @@ class _Go:
             proc = subprocess.run(
                 [self.exe, *args], cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=sink, text=True
             )
-        if proc.returncode != 0:
+        if check and proc.returncode != 0:
             tail = "\n".join(self.log_file.read_text().splitlines()[-25:])
             raise BuildError(f"`go {args[0]}` failed (exit {proc.returncode}); log: {self.log_file}\n{tail}")
         return proc.stdout
@@ -300,15 +301,38 @@ def ensure_tools(tools: Sequence[GoTool], log: Log = print) -> None:
             log(f"built {tool.name} {tool.version} in {time.monotonic() - started:.0f}s")
 
 
-def module_source(tool: GoTool) -> Path:
-    """The unpacked source of the tool's module in the shared module cache (fetched once), for files a tool ships
-    beside its binaries: KEDA's manifests and CRDs, e.g."""
+class GoModule(Protocol):
+    """A module at a version and the name of its folder under go/src: a GoTool, or a module only read from."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
+
+def module_source(tool: GoModule) -> Path:
+    """The unpacked source of the module in the shared module cache (fetched once), for files a module ships
+    beside its code: KEDA's manifests and CRDs, the Gateway API's and Prometheus Operator's CRDs.
+
+    A module whose go.mod asks for a newer Go than this one (gateway-api v1.7.0 says 1.27) is downloaded, verified
+    and unpacked all the same: `go mod download` then only refuses it for building, exits 1 and leaves Dir out of
+    its answer, which `go list -m` gives.
+    """
     src = go_dirs()["src"] / tool.name
     src.mkdir(parents=True, exist_ok=True)
     if not (src / "go.mod").exists():
         (src / "go.mod").write_text(f"module orderflow.local/build/{tool.name}\n\ngo 1.26\n")
     go = _Go(find_go(), go_env(), cache_root() / "logs" / f"build-{tool.name}.log")
-    return Path(go.download(tool.module, tool.version, src)["Dir"])
+    spec = f"{tool.module}@{tool.version}"
+    answer: dict[str, str] = json.loads(go.run(["mod", "download", "-json", spec], src, check=False) or "{}")
+    info = answer
+    if "Dir" not in answer and "requires go >=" in answer.get("Error", ""):
+        info = json.loads(go.run(["list", "-m", "-json", spec], src))
+    if "Dir" not in info:
+        raise BuildError(f"`go mod download {spec}` failed: {answer.get('Error', 'no answer')} (log: {go.log_file})")
+    return Path(info["Dir"])
 
 
 # -- the pause binary (C) -------------------------------------------------------------------------------------

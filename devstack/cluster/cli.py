@@ -22,7 +22,9 @@ from devstack.cluster.build import BuildError, ensure_tools
 from devstack.cluster.daemons import DaemonError, Runner
 from devstack.cluster.host import HostError
 from devstack.cluster.tools import CLUSTER_TOOLS
+from devstack.cluster.crds import CrdError
 from devstack.images.engine import ImageError
+from devstack.maven import MavenError
 from orderflow.localstate import local_state_dir
 
 app = typer.Typer(help="The local Kubernetes: a kind cluster from the project's own node image.", no_args_is_help=True)
@@ -41,6 +43,8 @@ FAILURES = (
     ImageError,
     kind.KindError,
     local.ClusterError,
+    CrdError,
+    MavenError,
 )
 
 

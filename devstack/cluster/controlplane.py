@@ -22,8 +22,9 @@ import httpx
 from devstack import processes
 from devstack.cluster.access import Access, User
 from devstack.cluster.build import KUBERNETES_VERSION, Binaries, ensure_binaries
-from devstack.cluster.crds import install_crds, load_crds, strimzi_crds_dir
+from devstack.cluster.crds import install_crds, load_crds
 from devstack.cluster.pki import Pki, ensure_pki
+from devstack.cluster.strimzicrds import strimzi_crds_dir
 
 STATE_FILE = "state.json"
 # Only bookkeeping without kube-proxy: Services get cluster IPs from here, nothing routes to them.
@@ -218,7 +219,7 @@ def start(
 ) -> ControlPlane:
     """Build (once), start and wait for the control plane, then install the CRDs; a running one is reused.
 
-    CRDs come from `crds_dir`, or Strimzi's release (see `strimzi_crds_dir`) unless `install_strimzi` is off.
+    CRDs come from `crds_dir`, or are Strimzi's, generated once (`strimzi_crds_dir`), unless `install_strimzi` is off.
     On any failure everything started so far is stopped again.
     """
     state_dir = state_dir.resolve()
@@ -227,7 +228,7 @@ def start(
         return existing
     if existing is not None:
         existing.stop()  # half dead: whatever survives of it would hold ports and the etcd data dir
-    directory = crds_dir or (strimzi_crds_dir() if install_strimzi else None)
+    directory = crds_dir or (strimzi_crds_dir(log) if install_strimzi else None)
     crds = load_crds(directory) if directory is not None else []  # a missing folder fails before any start
     binaries = ensure_binaries(log)
     pki = ensure_pki(state_dir / "pki")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,50 +12,31 @@ import httpx
 import yaml
 
 _CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class CrdError(RuntimeError):
     """A CRD was rejected or did not become Established in time."""
 
 
-STRIMZI_VERSION = "1.2.0"
-# The Prometheus Operator's ServiceMonitor, PodMonitor and PrometheusRule; the Gateway API's standard channel.
-PROMETHEUS_OPERATOR_VERSION = "v0.85.0"
-GATEWAY_API_VERSION = "v1.7.0"
-
-
-def vendored_crds_dir(name: str, version: str) -> Path:
-    """k8s/vendor/<name>-<version>/crds: CRDs copied unchanged from their projects (see each README)."""
-    return _REPO_ROOT / "k8s" / "vendor" / f"{name}-{version}" / "crds"
-
-
-def prometheus_operator_crds() -> list[dict[str, Any]]:
-    return load_crds(vendored_crds_dir("prometheus-operator", PROMETHEUS_OPERATOR_VERSION))
-
-
-def gateway_api_crds() -> list[dict[str, Any]]:
-    return load_crds(vendored_crds_dir("gateway-api", GATEWAY_API_VERSION))
-
-
-def strimzi_crds_dir() -> Path:
-    """Strimzi's CRDs: $ORDERFLOW_STRIMZI_DIR (a release folder or its crds/), else the copy in k8s/vendor/."""
-    vendored = _REPO_ROOT / "k8s" / "vendor" / f"strimzi-{STRIMZI_VERSION}"
-    root = Path(os.environ.get("ORDERFLOW_STRIMZI_DIR") or vendored)
-    return root / "crds" if (root / "crds").is_dir() else root
-
-
 def load_crds(directory: Path) -> list[dict[str, Any]]:
+    """Every CustomResourceDefinition in the folder's YAML files."""
     if not directory.is_dir():
-        raise CrdError(f"no CRD folder at {directory}; set ORDERFLOW_STRIMZI_DIR to Strimzi's release folder")
+        raise CrdError(f"no CRD folder at {directory}")
+    return read_crds(sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]))
+
+
+def read_crds(files: Sequence[Path]) -> list[dict[str, Any]]:
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise CrdError(f"no CRD file at {', '.join(missing)}")
     docs = [
         doc
-        for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+        for path in files
         for doc in yaml.safe_load_all(path.read_text())
         if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
     ]
     if not docs:
-        raise CrdError(f"{directory} holds no CustomResourceDefinition")
+        raise CrdError(f"{', '.join(map(str, files)) or 'no file'} holds no CustomResourceDefinition")
     return docs
 
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from devstack.cluster.controlplane import ControlPlane
-from devstack.cluster.crds import gateway_api_crds, install_crds, load_crds, prometheus_operator_crds
+from devstack.cluster.crds import install_crds, load_crds
+from devstack.cluster.crdsources import module_crds
 from tests.apiserver.helm import CHART, CI_VALUES, OPERATOR_CRDS, Helm, Manifest, api_path, documents, pod_specs
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(1200)]
@@ -25,9 +26,9 @@ def _prepare(kube_api: ControlPlane, values: Path) -> None:
     text = values.read_text()
     with kube_api.client() as client:
         if "serviceMonitor" in text or "prometheusRule" in text:
-            install_crds(client, prometheus_operator_crds())
+            install_crds(client, module_crds("prometheus-operator"))
         if "gateway" in text:
-            install_crds(client, gateway_api_crds())
+            install_crds(client, module_crds("gateway-api"))
         if "autoscaler" in text:
             assert OPERATOR_CRDS, "charts/orderflow-operator/crds/ holds the ConsumerScaler CRD"
             # Applied only when missing: a second field manager on the CRD would make the operator chart's own

@@ -164,3 +164,38 @@ def test_prometheus_keeps_only_the_kubernetes_service_discovery() -> None:
     argv = build.build_argv(build.PROMETHEUS, Path("/out"))
     assert argv[argv.index("-tags") + 1] == "remove_all_sd,enable_kubernetes_sd"
     assert "tags=remove_all_sd,enable_kubernetes_sd" in build.PROMETHEUS.stamp, "a change of tags rebuilds it"
+
+
+FAKE_GO = """#!/bin/sh
+# Answers like go 1.26 does for a module whose go.mod says `go 1.27.0`: unpacked, yet refused, and no Dir.
+case "$*" in
+  "env GOVERSION") echo go1.26.8 ;;
+  "mod download -json example.com/new@v1.0.0")
+    printf '{"Path": "example.com/new", "Error": "example.com/new@v1.0.0 requires go >= 1.27.0 (running go 1.26.8)"}\\n'
+    exit 1 ;;
+  "list -m -json example.com/new@v1.0.0") printf '{"Path": "example.com/new", "Dir": "%s"}\\n' "$UNPACKED" ;;
+  "mod download -json example.com/gone@v1.0.0") printf '{"Error": "unknown revision v1.0.0"}\\n'; exit 1 ;;
+  *) exit 2 ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    go = tmp_path / "bin" / "go"
+    go.parent.mkdir()
+    go.write_text(FAKE_GO)
+    go.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{go.parent}:/usr/bin:/bin")
+    monkeypatch.setenv("UNPACKED", str(tmp_path / "unpacked"))
+    return tmp_path / "unpacked"
+
+
+def test_a_module_asking_for_a_newer_go_is_read_where_go_unpacked_it(fake_go: Path) -> None:
+    module = build.GoTool("new", "example.com/new", "v1.0.0", {})
+    assert build.module_source(module) == fake_go
+
+
+def test_a_module_that_cannot_be_downloaded_names_gos_error(fake_go: Path) -> None:
+    with pytest.raises(build.BuildError, match=r"example.com/gone@v1.0.0` failed: unknown revision v1.0.0"):
+        build.module_source(build.GoTool("gone", "example.com/gone", "v1.0.0", {}))
