@@ -10,6 +10,7 @@ StorageClass named `standard` whose volumes live under /var (the node's volume, 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def local_path(module: Path, image: str, helper_image: str) -> list[Manifest]:
             config = yaml.safe_load(data["config.json"])
             for entry in config["nodePathMap"]:
                 entry["paths"] = [VOLUME_ROOT]
-            data["config.json"] = yaml.safe_dump(config)
+            data["config.json"] = json.dumps(config, indent=2)
             helper = yaml.safe_load(data["helperPod.yaml"])
             for container in helper["spec"]["containers"]:
                 container["image"] = helper_image

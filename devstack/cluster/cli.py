@@ -19,10 +19,10 @@ from devstack.cache import ToolMissing
 from devstack.cluster import cluster as local
 from devstack.cluster import dockerd, kind
 from devstack.cluster.build import BuildError, ensure_tools
+from devstack.cluster.crds import CrdError
 from devstack.cluster.daemons import DaemonError, Runner
 from devstack.cluster.host import HostError
 from devstack.cluster.tools import CLUSTER_TOOLS
-from devstack.cluster.crds import CrdError
 from devstack.images.engine import ImageError
 from devstack.maven import MavenError
 from orderflow.localstate import local_state_dir
@@ -142,7 +142,9 @@ def status(state_dir: StateDir = None) -> None:
     for name, record in runner.records.items():
         alive = runner.alive(name)
         healthy &= alive
-        console.print(f"{name}: {'running' if alive else 'gone'} (pid {record.pid}, log {record.log_file})", markup=False)
+        console.print(
+            f"{name}: {'running' if alive else 'gone'} (pid {record.pid}, log {record.log_file})", markup=False
+        )
     if not runner.alive("dockerd"):
         raise typer.Exit(1)
     ready = {}

@@ -71,7 +71,9 @@ class Cluster:
 
     def apply(self, manifests: list[dict[str, Any]]) -> None:
         document = json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests})
-        self.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=orderflow", "-f", "-", input=document)
+        self.kubectl(
+            "apply", "--server-side", "--force-conflicts", "--field-manager=orderflow", "-f", "-", input=document
+        )
 
     def nodes(self) -> list[kind.NodeInfo]:
         return kind.nodes(self.layout, self.name)
@@ -136,7 +138,9 @@ def _exported(cluster: Cluster) -> str:
 
 def _wait_ready(cluster: Cluster, timeout: float = 300) -> None:
     try:
-        cluster.kubectl("wait", "--for=condition=Ready", "node", "--all", f"--timeout={int(timeout)}s", timeout=timeout + 30)
+        cluster.kubectl(
+            "wait", "--for=condition=Ready", "node", "--all", f"--timeout={int(timeout)}s", timeout=timeout + 30
+        )
         for namespace, name in SYSTEM:
             argv = ["-n", namespace, "rollout", "status", name, f"--timeout={int(timeout)}s"]
             cluster.kubectl(*argv, timeout=timeout + 30)

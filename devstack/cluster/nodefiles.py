@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 KUBELET_DROP_IN_DIR = "/etc/kubernetes/kubelet.conf.d"
-KUBELET_DROP_IN = f"""\
+KUBELET_DROP_IN = """\
 # orderflow: this machine runs cgroup v1, which kubelet >= 1.35 refuses unless told otherwise.
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -43,9 +43,7 @@ def _replace(text: str, pattern: str, replacement: str, what: str) -> str:
 
 def containerd_config(kind_config: str, pause_image: str) -> str:
     """kind's /etc/containerd/config.toml with the OOM score restriction on and the node's own pause image."""
-    text = _replace(
-        kind_config, r"^(\s*restrict_oom_score_adj = )false$", r"\1true", "containerd config.toml"
-    )
+    text = _replace(kind_config, r"^(\s*restrict_oom_score_adj = )false$", r"\1true", "containerd config.toml")
     return _replace(text, r'^(\s*sandbox_image = )".*"$', rf'\1"{pause_image}"', "containerd config.toml")
 
 

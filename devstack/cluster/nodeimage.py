@@ -45,7 +45,10 @@ from devstack.images.engine import Engine
 REPOSITORY = "orderflow.local/kind-node"
 FILES = Path(__file__).with_name("files")
 ENTRYPOINT = '["/usr/local/bin/orderflow-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]'
-CHANGES = (f"ENTRYPOINT {ENTRYPOINT}", "ENV container=docker", "STOPSIGNAL SIGRTMIN+3")
+# `docker import` takes no STOPSIGNAL, so a one-line build on the imported tree adds it (kind's base image: systemd
+# stops on SIGRTMIN+3; on SIGTERM it would re-execute itself, and `docker stop` would wait, then kill it).
+CHANGES = (f"ENTRYPOINT {ENTRYPOINT}", "ENV container=docker")
+FINISH = "FROM {tree}\nSTOPSIGNAL SIGRTMIN+3\n"
 # Bump when the assembly below changes in a way the inputs' digest cannot see.
 RECIPE = 1
 
@@ -97,7 +100,9 @@ def ensure_node_image(engine: Engine, log: Log = print) -> str:
     pause = ensure_pause(KUBERNETES, log)
     kind_files = module_source(KIND) / "images" / "base" / "files"
     if engine.image_id(nodeimages.NETWORK_TOOLS_IMAGE) is None:
-        engine.import_tar(base.ensure_rootfs(base.NETWORK_TOOLS, log), nodeimages.NETWORK_TOOLS_IMAGE, (nodeimages.PATH,))
+        engine.import_tar(
+            base.ensure_rootfs(base.NETWORK_TOOLS, log), nodeimages.NETWORK_TOOLS_IMAGE, (nodeimages.PATH,)
+        )
     refs = nodeimages.kubeadm_images(KUBERNETES.binary("kubeadm"), KUBERNETES.version)
     components = [nodeimages.kubeadm_component(ref, pause) for ref in refs] + nodeimages.addon_components()
     for component in components:
@@ -107,9 +112,7 @@ def ensure_node_image(engine: Engine, log: Log = print) -> str:
     oci = subprocess.run([str(CONTAINERD.binary("ctr")), "oci", "spec"], capture_output=True, text=True, check=True)
     files = {**_kind_files(kind_files, pause_image, json.loads(oci.stdout)), **_binaries()}
     cni = addons.kube_router(module_source(KUBE_ROUTER), nodeimages.KUBE_ROUTER_IMAGE)
-    storage = addons.local_path(
-        module_source(LOCAL_PATH), nodeimages.LOCAL_PATH_IMAGE, nodeimages.NETWORK_TOOLS_IMAGE
-    )
+    storage = addons.local_path(module_source(LOCAL_PATH), nodeimages.LOCAL_PATH_IMAGE, nodeimages.NETWORK_TOOLS_IMAGE)
     files["kind/manifests/default-cni.yaml"] = addons.dump(cni).encode()
     files["kind/manifests/default-storage.yaml"] = addons.dump(storage).encode()
     images = [c.ref for c in components] + [nodeimages.NETWORK_TOOLS_IMAGE]
@@ -200,8 +203,10 @@ def _assemble(engine: Engine, ref: str, rootfs: Path, files: dict[str, Content],
         packer = subprocess.Popen(["tar", "-C", str(tree), "--numeric-owner", "-cf", "-", "."], stdout=subprocess.PIPE)
         try:
             flags = [arg for change in CHANGES for arg in ("--change", change)]
-            engine.docker("import", *flags, "-", ref, stdin=packer.stdout)
+            engine.docker("import", *flags, "-", f"{ref}-tree", stdin=packer.stdout)
         finally:
             if packer.stdout is not None:
                 packer.stdout.close()
             packer.wait()
+    engine.docker("build", "-t", ref, "-", input=FINISH.format(tree=f"{ref}-tree").encode())
+    engine.docker("rmi", f"{ref}-tree")

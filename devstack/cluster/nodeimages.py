@@ -77,7 +77,10 @@ def kubeadm_component(ref: str, pause: Path) -> Component:
         return Component(ref, _binary(ETCD, name), kubeadm=True)
     if name == "coredns":
         _check(ref, tag, COREDNS.version, COREDNS)
-        files = {"coredns": COREDNS.binary("coredns"), **({"etc/ssl/certs/ca-certificates.crt": CA} if CA.exists() else {})}
+        files = {
+            "coredns": COREDNS.binary("coredns"),
+            **({"etc/ssl/certs/ca-certificates.crt": CA} if CA.exists() else {}),
+        }
         return Component(ref, files, (PATH, 'ENTRYPOINT ["/coredns"]'), kubeadm=True)
     if name == "pause":
         return Component(ref, {"pause": pause}, ('ENTRYPOINT ["/pause"]',), kubeadm=True)

@@ -1,5 +1,5 @@
 """The OpenTelemetry Collector, Jaeger v2 and Prometheus 3 on the local node: FROM-scratch images of the binaries
-built from their Go modules (devstack.cluster.build), for the chart's bundled observability
+built from their Go modules (devstack.cluster.tools), for the chart's bundled observability
 (k8s/observability-values.yaml). The collector is our own assembly of the components the chart's collector
 configuration names (devstack/cluster/otelcol), as the collector builder would make it.
 
@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from devstack.cluster.build import JAEGER, OTELCOL, OTELCOL_VERSION, PROMETHEUS, ensure_tools
-from devstack.cluster.node import Node, load_scratch_image
+from devstack.cluster.build import ensure_tools
+from devstack.cluster.tools import JAEGER, OTELCOL, OTELCOL_VERSION, PROMETHEUS
+from devstack.images.engine import Engine
 
 REPO = Path(__file__).resolve().parents[2]
 OBSERVABILITY_VALUES = REPO / "k8s" / "observability-values.yaml"
@@ -26,14 +27,15 @@ CA = Path("/etc/ssl/certs/ca-certificates.crt")
 Log = Callable[[str], None]
 
 
-def ensure_observability_images(node: Node, log: Log = print) -> list[str]:
-    """Build the binaries once (cached), then import and load the three images; their references."""
+def ensure_observability_images(engine: Engine, log: Log = print) -> list[str]:
+    """Build the binaries once (cached), then the three images in the engine; their references."""
     ensure_tools((OTELCOL, PROMETHEUS, JAEGER), log=log)
     ca = {"etc/ssl/certs/ca-certificates.crt": CA} if CA.exists() else {}
-    load_scratch_image(node, COLLECTOR_IMAGE, {"otelcol": OTELCOL.binary("otelcol"), **ca}, "/otelcol")
-    load_scratch_image(node, JAEGER_IMAGE, {"jaeger": JAEGER.binary("jaeger"), **ca}, "/jaeger")
-    prometheus = {"bin/prometheus": PROMETHEUS.binary("prometheus"), **ca}
-    load_scratch_image(node, PROMETHEUS_IMAGE, prometheus, "/bin/prometheus")
-    images = [COLLECTOR_IMAGE, JAEGER_IMAGE, PROMETHEUS_IMAGE]
-    log(f"loaded into the node: {', '.join(images)}")
-    return images
+    images = {
+        COLLECTOR_IMAGE: ({"otelcol": OTELCOL.binary("otelcol"), **ca}, "/otelcol"),
+        JAEGER_IMAGE: ({"jaeger": JAEGER.binary("jaeger"), **ca}, "/jaeger"),
+        PROMETHEUS_IMAGE: ({"bin/prometheus": PROMETHEUS.binary("prometheus"), **ca}, "/bin/prometheus"),
+    }
+    for ref, (files, entrypoint) in images.items():
+        engine.ensure_image(ref, files, (f'ENTRYPOINT ["{entrypoint}"]',))
+    return list(images)

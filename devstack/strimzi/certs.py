@@ -41,13 +41,18 @@ def _name(common_name: str, organization: str) -> x509.Name:
     # Organization first in the sequence: Java prints a subject in reverse (RFC 2253), so Kafka's principal reads
     # "CN=...,O=io.strimzi", the form Strimzi's super.users uses.
     return x509.Name(
-        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
     )
 
 
 def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
     # PKCS#8 without a password: what Kafka's PEM keystore reads (ssl.keystore.type=PEM).
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def new_ca(common_name: str, organization: str = "io.strimzi", now: datetime | None = None) -> KeyPair:
@@ -90,7 +95,9 @@ def issue(
         )
     )
     if dns_names:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
+        )
     cert = builder.sign(ca.key, hashes.SHA256())
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM) + ca.cert_pem, _pem_key(key))
 

@@ -107,7 +107,12 @@ def ca_labels(cluster: str) -> dict[str, str]:
 
 def service_dns_names(service: str, namespace: str) -> list[str]:
     """`name`, `name.ns`, `name.ns.svc`, `name.ns.svc.cluster.local`."""
-    return [service, f"{service}.{namespace}", f"{service}.{namespace}.svc", f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"]
+    return [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}",
+    ]
 
 
 def pod_dns_name(pod: str, cluster: str, namespace: str) -> str:

@@ -53,18 +53,29 @@ def secret(
 
 def listener_ports(listeners: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {"name": naming.port_name(lst["name"]), "port": int(lst["port"]), "targetPort": int(lst["port"]), "protocol": "TCP"}
+        {
+            "name": naming.port_name(lst["name"]),
+            "port": int(lst["port"]),
+            "targetPort": int(lst["port"]),
+            "protocol": "TCP",
+        }
         for lst in listeners
     ]
 
 
-def services(cluster: str, namespace: str, listeners: list[Mapping[str, Any]], kafka: Mapping[str, Any]) -> list[Manifest]:
+def services(
+    cluster: str, namespace: str, listeners: list[Mapping[str, Any]], kafka: Mapping[str, Any]
+) -> list[Manifest]:
     replication = {"name": "tcp-replication", "port": 9091, "targetPort": 9091, "protocol": "TCP"}
     control = {"name": "tcp-ctrlplane", "port": 9090, "targetPort": 9090, "protocol": "TCP"}
     internal = [lst for lst in listeners if lst.get("type") == "internal"]
     discovery = [
-        {"port": int(lst["port"]), "tls": bool(lst.get("tls")), "protocol": "kafka",
-         "auth": (lst.get("authentication") or {}).get("type", "none")}
+        {
+            "port": int(lst["port"]),
+            "tls": bool(lst.get("tls")),
+            "protocol": "kafka",
+            "auth": (lst.get("authentication") or {}).get("type", "none"),
+        }
         for lst in internal
     ]
     import json
@@ -118,12 +129,21 @@ def network_policy(
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": _meta(naming.network_policy(cluster), namespace, naming.kafka_labels(cluster), kafka),
-        "spec": {"podSelector": {"matchLabels": naming.selector_labels(cluster)}, "policyTypes": ["Ingress"], "ingress": ingress},
+        "spec": {
+            "podSelector": {"matchLabels": naming.selector_labels(cluster)},
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
+        },
     }
 
 
 def node_config_map(
-    cluster: str, namespace: str, node: brokerconfig.Node, config: str, cluster_id: str, pool_labels: Mapping[str, str],
+    cluster: str,
+    namespace: str,
+    node: brokerconfig.Node,
+    config: str,
+    cluster_id: str,
+    pool_labels: Mapping[str, str],
     kafka: Mapping[str, Any],
 ) -> Manifest:
     """Strimzi's per-node ConfigMap (named like the pod): `server.config` and `cluster.id`."""
@@ -136,17 +156,18 @@ def node_config_map(
 
 
 # Joins the pod's key and chain into the PEM keystore, formats its storage once, starts the broker.
-START = """set -eu
+START = f"""set -eu
 mkdir -p /tmp/kafka
-cat "/opt/kafka/broker-certs/$HOSTNAME.key" "/opt/kafka/broker-certs/$HOSTNAME.crt" > {keystore}
+cat "/opt/kafka/broker-certs/$HOSTNAME.key" "/opt/kafka/broker-certs/$HOSTNAME.crt" > {brokerconfig.KEYSTORE}
 config="/opt/kafka/node-config/$HOSTNAME/server.config"
 logdir=$(sed -n 's/^log\\.dirs=//p' "$config")
 if [ ! -e "$logdir/meta.properties" ]; then
   kafka-run-class.sh kafka.tools.StorageTool format --config "$config" \\
-    --cluster-id "$(cat /opt/kafka/node-config/$HOSTNAME/cluster.id)" --ignore-formatted
+    --cluster-id "$(cat /opt/kafka/node-config/$HOSTNAME/cluster.id)" --ignore-formatted \\
+    ${{METADATA_VERSION:+--release-version "$METADATA_VERSION"}}
 fi
 exec kafka-run-class.sh kafka.Kafka "$config"
-""".format(keystore=brokerconfig.KEYSTORE)
+"""
 
 
 def _heap(resources: Mapping[str, Any]) -> str:
@@ -177,18 +198,34 @@ def stateful_set(
     ports += [{"name": naming.port_name(lst["name"]), "containerPort": int(lst["port"])} for lst in listeners]
     probe_port = int(listeners[0]["port"]) if listeners and "broker" in roles else 9090
     node_configs = [
-        {"configMap": {"name": node.pod, "items": [{"key": k, "path": f"{node.pod}/{k}"} for k in ("server.config", "cluster.id")]}}
+        {
+            "configMap": {
+                "name": node.pod,
+                "items": [{"key": k, "path": f"{node.pod}/{k}"} for k in ("server.config", "cluster.id")],
+            }
+        }
         for node in nodes
     ]
     broker_certs = [
-        {"secret": {"name": node.pod, "items": [{"key": f"{node.pod}.{k}", "path": f"{node.pod}.{k}"} for k in ("crt", "key")]}}
+        {
+            "secret": {
+                "name": node.pod,
+                "items": [{"key": f"{node.pod}.{k}", "path": f"{node.pod}.{k}"} for k in ("crt", "key")],
+            }
+        }
         for node in nodes
     ]
     volumes: list[dict[str, Any]] = [
         {"name": "node-config", "projected": {"sources": node_configs}},
         {"name": "broker-certs", "projected": {"sources": broker_certs}},
-        {"name": "cluster-ca-certs", "secret": {"secretName": naming.cluster_ca_cert(cluster), "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-        {"name": "clients-ca-certs", "secret": {"secretName": naming.clients_ca_cert(cluster), "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {
+            "name": "cluster-ca-certs",
+            "secret": {"secretName": naming.cluster_ca_cert(cluster), "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+        },
+        {
+            "name": "clients-ca-certs",
+            "secret": {"secretName": naming.clients_ca_cert(cluster), "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+        },
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
     ]
     claims: list[dict[str, Any]] = []
@@ -219,7 +256,12 @@ def stateful_set(
         "env": [{"name": "KAFKA_HEAP_OPTS", "value": _heap(spec.get("resources") or {})}],
         "ports": ports,
         "readinessProbe": {"tcpSocket": {"port": probe_port}, "periodSeconds": 5, "failureThreshold": 3},
-        "livenessProbe": {"tcpSocket": {"port": probe_port}, "initialDelaySeconds": 60, "periodSeconds": 10, "failureThreshold": 6},
+        "livenessProbe": {
+            "tcpSocket": {"port": probe_port},
+            "initialDelaySeconds": 60,
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+        },
         "resources": spec.get("resources") or {},
         "securityContext": {
             "allowPrivilegeEscalation": False,

@@ -1,0 +1,52 @@
+"""Strimzi's status conditions (operator-common `StatusUtils.java`): a Kafka or KafkaUser is `Ready` True when
+reconciled, else `NotReady` True with the reason and message; a KafkaTopic is `Ready` True or `Ready` False with
+them. `lastTransitionTime` (ISO-8601, UTC) changes only when the condition does, so an unchanged status is not
+rewritten."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{datetime.now(UTC).microsecond // 1000:03d}Z"
+
+
+def condition(
+    previous: Mapping[str, Any] | None, kind: str, status: str, reason: str = "", message: str = ""
+) -> dict[str, Any]:
+    """The condition, keeping the previous one's transition time when type and status did not change."""
+    before = next(iter((previous or {}).get("conditions") or []), {})
+    same = before.get("type") == kind and before.get("status") == status
+    found: dict[str, Any] = {"type": kind, "status": status}
+    if reason:
+        found["reason"] = reason
+    if message:
+        found["message"] = message
+    found["lastTransitionTime"] = (
+        before.get("lastTransitionTime") if same and before.get("lastTransitionTime") else _now()
+    )
+    if same and before.get("reason") == reason and before.get("message", "") == message:
+        return dict(before)
+    return found
+
+
+def ready(previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    return condition(previous, "Ready", "True")
+
+
+def not_ready(previous: Mapping[str, Any] | None, reason: str, message: str) -> dict[str, Any]:
+    """Kafka and KafkaUser."""
+    return condition(previous, "NotReady", "True", reason, message)
+
+
+def topic_failed(previous: Mapping[str, Any] | None, reason: str, message: str) -> dict[str, Any]:
+    """KafkaTopic."""
+    return condition(previous, "Ready", "False", reason, message)
+
+
+def is_ready(resource: Mapping[str, Any]) -> bool:
+    conditions = (resource.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
