@@ -65,7 +65,11 @@ RULES: list[dict[str, Any]] = [
         "resources": ["poddisruptionbudgets"],
         "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"],
     },
+    # kopf's own: it finds the resources it serves among the CRDs, and watches every namespace.
+    {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
 ]
+
 
 
 def manifests(image: str, image_id: str, kafka_image: str) -> list[Manifest]:

@@ -105,7 +105,10 @@ class Admin:
         self._files.cleanup()
 
     def cluster_id(self) -> str:
-        result = self._client.describe_cluster(request_timeout=TIMEOUT).result(timeout=TIMEOUT)
+        try:
+            result = self._client.describe_cluster(request_timeout=TIMEOUT).result(timeout=TIMEOUT)
+        except KafkaException as error:
+            raise AdminError(f"describe cluster: {error.args[0]}") from error
         return str(result.cluster_id)
 
     # -- topics ------------------------------------------------------------------------------------------

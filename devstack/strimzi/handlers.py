@@ -45,6 +45,9 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     global _kube
     _kube = Kube(AsyncClient(field_manager="strimzi-standin"))
     settings.posting.level = logging.WARNING
+    # lightkube's client logs every request at INFO, kopf's probe server every probe.
+    for noisy in ("httpx2", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings.watching.server_timeout = 300
     _tasks.append(asyncio.create_task(periodic()))
 

@@ -67,14 +67,9 @@ class Kube:
             return
         meta = resource["metadata"]
         patch = {"status": dict(status)}
-        await self.client.patch(
-            KINDS[resource["kind"]],
-            meta["name"],
-            patch,
-            namespace=meta["namespace"],
-            subresource="status",
-            patch_type=PatchType.MERGE,
-        )
+        kind = KINDS[resource["kind"]]
+        await self.client.patch(kind.Status, meta["name"], patch, namespace=meta["namespace"], patch_type=PatchType.MERGE)
+
 
     async def finalizers(self, resource: Mapping[str, Any], finalizers: list[str]) -> None:
         meta = resource["metadata"]
