@@ -109,7 +109,9 @@ class EventProducer:
                         "check KAFKA_BOOTSTRAP_SERVERS and that the broker runs (`orderflow kafka status`)"
                     ) from error
                 await asyncio.sleep(1.0)
+        log.info("producer %s connected to Kafka at %s", self._client_id, settings.describe())
         self._pump_task = asyncio.create_task(self._pump(), name=f"{self._client_id}-producer-pump")
+
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Deliver what is held (up to `timeout`), then close; leftovers are reported, not hidden."""

@@ -40,7 +40,17 @@ class KafkaSettings(BaseSettings):
         """The physical name of a catalog topic or consumer group."""
         return f"{self.namespace}{name}"
 
+    def describe(self) -> str:
+        """How this process reaches Kafka, for its start-up log line (never the password)."""
+        found = f"{self.bootstrap_servers} over {self.security_protocol}"
+        if self.sasl_mechanism is not None:
+            found += f" {self.sasl_mechanism} as {self.sasl_username}"
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            found += f", hostnames verified against {self.ssl_cafile or 'the system CAs'}"
+        return found
+
     def client_options(self) -> dict[str, Any]:
+
         """Connection keyword arguments shared by aiokafka producers, consumers and admin clients."""
         options: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap_servers,

@@ -32,7 +32,9 @@ def seed_demo_stock(inventory_url: str, *, timeout: float = 10.0) -> list[str]:
 
 
 def seed(
-    url: Annotated[str, typer.Option(help="Base URL of the inventory service")] = "http://127.0.0.1:8001",
+    url: Annotated[
+        str, typer.Option(envvar="ORDERFLOW_INVENTORY_URL", help="Base URL of the inventory service")
+    ] = "http://127.0.0.1:8001",
 ) -> None:
     """Give every SKU that `orderflow load` orders (SKU-1..SKU-20) its demo stock, where inventory lacks it."""
     try:

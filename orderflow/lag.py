@@ -20,12 +20,16 @@ from operators.scaler.builders import partitions_status
 console = Console()
 
 
-def default_topics(settings: KafkaSettings, group: str) -> list[str]:
+# The services' default; the chart gives them, and the operations pod, ORDERFLOW_CONSUMER__RETRY_LEVELS.
+RETRY_LEVELS: int = ConsumerOptions.model_fields["retry_levels"].default
+
+
+def default_topics(settings: KafkaSettings, group: str, retry_levels: int = RETRY_LEVELS) -> list[str]:
     """A service's group reads its inputs and their retry topics (eventkit.topology); other groups: none given."""
     service = SERVICES.get(group)
     if service is None:
         return []
-    return [settings.topic(name) for name in service.subscriptions(ConsumerOptions().retry_levels)]
+    return [settings.topic(name) for name in service.subscriptions(retry_levels)]
 
 
 async def read_lag(
@@ -56,6 +60,12 @@ def lag(
         typer.Option(help="Where partitions without a commit start: earliest (as orderflow's consumers) or latest"),
     ] = "earliest",
     marker_tolerance: Annotated[int, typer.Option(help="Per-partition lag counted as idle (transaction markers)")] = 1,
+    retry_levels: Annotated[
+        int,
+        typer.Option(
+            min=0, envvar="ORDERFLOW_CONSUMER__RETRY_LEVELS", help="Retry topics per input, as the services have"
+        ),
+    ] = RETRY_LEVELS,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for Kafka")] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
@@ -65,7 +75,7 @@ def lag(
     reset: ResetPolicy = "earliest" if offset_reset_policy == "earliest" else "latest"
     settings = KafkaSettings()
     name = settings.topic(group)
-    chosen = [settings.topic(t) for t in topic] if topic else default_topics(settings, group)
+    chosen = [settings.topic(t) for t in topic] if topic else default_topics(settings, group, retry_levels)
     try:
         topics, lags = asyncio.run(read_lag(settings, name, chosen, reset, timeout))
     except LagReadError as error:

@@ -295,7 +295,9 @@ def load(
     rate: Annotated[float, typer.Option(min=0, help="Orders per second; 0 = as fast as possible")] = 0.0,
     concurrency: Annotated[int, typer.Option(min=1, help="POSTs in flight (and their connection pool)")] = 64,
     waiters: Annotated[int, typer.Option(min=1, help="Outcome long polls in flight")] = 256,
-    url: Annotated[str, typer.Option(help="Base URL of the orders service")] = "http://127.0.0.1:8000",
+    url: Annotated[
+        str, typer.Option(envvar="ORDERFLOW_ORDERS_URL", help="Base URL of the orders service")
+    ] = "http://127.0.0.1:8000",
     wait_timeout: Annotated[
         float, typer.Option(min=0, help="Seconds to wait for outcomes once placement has ended")
     ] = 60.0,

@@ -83,9 +83,15 @@ async def collect(
 
 
 def verify(
-    orders_url: Annotated[str, typer.Option(help="Orders API")] = "http://127.0.0.1:8000",
-    inventory_url: Annotated[str, typer.Option(help="Inventory API")] = "http://127.0.0.1:8001",
-    payments_url: Annotated[str, typer.Option(help="Payments API")] = "http://127.0.0.1:8002",
+    orders_url: Annotated[
+        str, typer.Option(envvar="ORDERFLOW_ORDERS_URL", help="Orders API")
+    ] = "http://127.0.0.1:8000",
+    inventory_url: Annotated[
+        str, typer.Option(envvar="ORDERFLOW_INVENTORY_URL", help="Inventory API")
+    ] = "http://127.0.0.1:8001",
+    payments_url: Annotated[
+        str, typer.Option(envvar="ORDERFLOW_PAYMENTS_URL", help="Payments API")
+    ] = "http://127.0.0.1:8002",
     initial_stock: Annotated[
         int | None, typer.Option(help="Stock every SKU started with, to check available + reserved against")
     ] = None,

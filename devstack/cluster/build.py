@@ -257,10 +257,15 @@ def _resolve(go: _Go, tool: GoTool, src: Path) -> GoTool:
     info = go.download(tool.module, tool.version, src)
     go_mod = Path(info["GoMod"]).read_text()
     if tool.staging:
-        released = json.loads(Path(info["Info"]).read_text())["Time"]
-        stamps = tool.ldflags_x | kubernetes_stamps(tool.version, released)
-        return dataclasses.replace(tool, ldflags_x=stamps, replaces=staging_replaces(go_mod, tool.version))
+        return resolved_staging(tool, go_mod, json.loads(Path(info["Info"]).read_text())["Time"])
     return dataclasses.replace(tool, replaces=module_replaces(go_mod) | tool.replaces)
+
+
+def resolved_staging(tool: GoTool, go_mod: str, released: str) -> GoTool:
+    """The kubernetes module with its staging modules mapped to their tags and its version stamped (pure)."""
+    stamps = tool.ldflags_x | kubernetes_stamps(tool.version, released)
+    return dataclasses.replace(tool, ldflags_x=stamps, replaces=staging_replaces(go_mod, tool.version))
+
 
 
 def _build(go: _Go, tool: GoTool) -> None:

@@ -87,13 +87,21 @@ def up(
     state_dir: StateDir = None,
     workers: Annotated[int, typer.Option(min=0, help="Worker nodes besides the control plane")] = 2,
     single_node: Annotated[bool, typer.Option("--single-node", help="The control plane alone (workers 0)")] = False,
+    strimzi: Annotated[bool, typer.Option(help="The Strimzi stand-in, for the chart's default Kafka path")] = True,
 ) -> None:
-    """Make (first time: build) or reuse the kind cluster; return once every node is Ready."""
+    """Make (first time: build) or reuse the kind cluster; return once every node is Ready (and the Strimzi
+    stand-in runs)."""
+    from devstack.cluster.platform import ensure_standin
+
     began = time.monotonic()
+    log = lambda line: console.print(line)  # noqa: E731
     try:
-        made = local.up(_state_dir(state_dir), 0 if single_node else workers, log=lambda line: console.print(line))
+        made = local.up(_state_dir(state_dir), 0 if single_node else workers, log=log)
+        if strimzi:
+            ensure_standin(made, log)
     except FAILURES as error:
         raise _fail(error) from error
+
     console.print(f"kind cluster [bold]{made.name}[/] ready in {time.monotonic() - began:.0f}s")
     console.print(f'  export KUBECONFIG={shlex.quote(str(made.kubeconfig))}   (all of it: eval "$(orderflow k8s env)")')
 

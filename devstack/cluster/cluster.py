@@ -9,19 +9,26 @@ where its logs are (`kind export logs`).
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import yaml
+
 from devstack.cluster import dockerd, kind
 from devstack.cluster.build import ensure_tools
+from devstack.cluster.daemons import Runner
 from devstack.cluster.nodeimage import ensure_node_image
 from devstack.cluster.tools import CLUSTER_TOOLS, KUBERNETES
 from devstack.images.engine import Engine
+from devstack.kafka.broker import LocalBroker
 
 Log = Callable[[str], None]
 # What a cluster needs before workloads run, each as (namespace, kind/name): the CNI on every node, cluster DNS,
@@ -55,9 +62,10 @@ class Cluster:
     def logs(self) -> Path:
         return self.layout.state / "logs"
 
-    def env(self) -> dict[str, str]:
-        """What a shell needs to use this cluster: KUBECONFIG, the engine, kind, kubectl and helm on PATH."""
-        return {**kind.env(self.layout), "KUBECONFIG": str(self.kubeconfig)}
+    def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """`base` (default: this process's environment) with what a shell needs to use this cluster: KUBECONFIG,
+        the engine, kind, kubectl and helm on PATH."""
+        return {**kind.env(self.layout, base), "KUBECONFIG": str(self.kubeconfig)}
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 300) -> str:
         argv = [str(KUBERNETES.binary("kubectl")), f"--kubeconfig={self.kubeconfig}", *args]
@@ -78,13 +86,37 @@ class Cluster:
     def nodes(self) -> list[kind.NodeInfo]:
         return kind.nodes(self.layout, self.name)
 
-    def load(self, refs: list[str]) -> None:
-        """Images of the engine into every node (only those a node lacks)."""
-        kind.load(self.layout, self.name, refs)
+    def load(self, refs: list[str]) -> set[str]:
+        """Images of the engine into every node; those every node had already (kind copies only the others)."""
+        return kind.load(self.layout, self.name, refs)
+
 
     def running(self) -> bool:
         found = self.nodes()
         return bool(found) and all(node.running for node in found)
+
+    def async_client(self, timeout: float = 30.0) -> httpx.AsyncClient:
+        """The API as the kubeconfig's cluster-admin, for code that watches or polls it."""
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        server = config["clusters"][0]["cluster"]
+        user = config["users"][0]["user"]
+        folder = self.layout.state / "client"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        files = {"ca.crt": server["certificate-authority-data"], "tls.crt": user["client-certificate-data"]}
+        files["tls.key"] = user["client-key-data"]
+        for name, data in files.items():
+            (folder / name).write_bytes(base64.b64decode(data))
+            (folder / name).chmod(0o600)
+        tls = ssl.create_default_context(cafile=str(folder / "ca.crt"))
+        tls.load_cert_chain(folder / "tls.crt", folder / "tls.key")
+        return httpx.AsyncClient(base_url=server["server"], verify=tls, timeout=timeout, trust_env=False)
+
+    def broker(self) -> LocalBroker:
+        """The devstack Kafka broker (Apache Kafka's jars, on this machine) for tests and benches of an external,
+        PLAINTEXT Kafka: on the kind network's gateway, the machine's address the nodes' pods reach."""
+        network = json.loads(self.engine.docker("network", "inspect", kind.NETWORK).stdout)[0]
+        gateway = network["IPAM"]["Config"][0]["Gateway"]
+        return LocalBroker(self.layout.state / "kafka", port=0, host=gateway)
 
 
 def load(state_dir: Path) -> Cluster | None:
@@ -153,7 +185,11 @@ def down(state_dir: Path, log: Log = print) -> bool:
     layout = dockerd.load(state_dir)
     if layout is None:
         return False
-    if dockerd.Runner.load(layout.state).alive("dockerd") and kind.nodes(layout, kind.CLUSTER):
-        kind.delete(layout, kind.CLUSTER)
-        log(f"deleted kind cluster {kind.CLUSTER}")
+    cluster = Cluster(layout)
+    if Runner.load(layout.state).alive("dockerd"):
+        if cluster.broker().stop():
+            log("stopped the devstack Kafka broker")
+        if cluster.nodes():
+            kind.delete(layout, cluster.name)
+            log(f"deleted kind cluster {cluster.name}")
     return dockerd.stop(layout, log)

@@ -22,7 +22,7 @@ import httpx
 from devstack.cache import cache_dir
 from devstack.cluster import host
 from devstack.cluster.daemons import Daemon, Runner
-from devstack.cluster.tools import BUILDX, CRICTL
+from devstack.cluster.tools import BUILDX
 from devstack.images.engine import Engine
 
 MARKER = Path("/run/orderflow-engine.json")
@@ -56,7 +56,7 @@ class Layout:
 
     @property
     def engine(self) -> Engine:
-        return Engine(self.docker_sock, self.docker_config, self.containerd_sock, CRICTL.binary("crictl"))
+        return Engine(self.docker_sock, self.docker_config, self.containerd_sock)
 
 
 def default_store() -> Path:

@@ -1,4 +1,4 @@
-"""KEDA v2.21 on the local node, for `orderflow scaler bench`: its operator and metrics API server, built from
+"""KEDA v2.21 on the local cluster, for `orderflow scaler bench`: its operator and metrics API server, built from
 their Go module (devstack.cluster.build.KEDA) into FROM-scratch images, installed from KEDA's own manifests.
 
 The manifests are the module's `config/` (namespace, CRDs, RBAC, the two Deployments and Services, the
@@ -7,7 +7,7 @@ only what this machine needs changed: the local images (never pulled), a numeric
 names no user) and no webhook patching (the admission webhooks, optional upstream, are not installed). The
 operator's own certificate rotation makes the `kedaorg-certs` Secret and injects the APIService's caBundle,
 exactly as upstream; the kube-apiserver reaches the adapter through the aggregation layer (its front-proxy
-flags, `--enable-aggregator-routing`), and the real HPA controller of kube-controller-manager reads the
+flags, which kubeadm sets), and the real HPA controller of kube-controller-manager reads the
 external metric from it.
 """
 
@@ -20,8 +20,9 @@ from typing import Any
 
 import yaml
 
-from devstack.cluster.build import KEDA, KEDA_VERSION, ensure_tools, module_source
-from devstack.cluster.node import Node, apply, load_scratch_image
+from devstack.cluster.build import ensure_tools, module_source
+from devstack.cluster.cluster import Cluster
+from devstack.cluster.tools import KEDA, KEDA_VERSION
 
 NAMESPACE = "keda"
 VERSION = KEDA_VERSION.removeprefix("v")
@@ -65,31 +66,33 @@ def _localize(deployment: Manifest) -> None:
             container["args"] = [*container["args"], "--enable-webhook-patching=false"]
 
 
-def install(node: Node, log: Log = print, timeout: float = 300) -> float:
+def install(cluster: Cluster, log: Log = print, timeout: float = 300) -> float:
     """Build (once), load and apply KEDA; wait until its external metrics API is Available. Seconds taken."""
     started = time.monotonic()
     ensure_tools((KEDA,), log=log)
     ca = {"etc/ssl/certs/ca-certificates.crt": CA} if CA.exists() else {}
-    load_scratch_image(node, OPERATOR_IMAGE, {"keda": KEDA.binary("keda"), **ca}, "/keda")
-    load_scratch_image(node, ADAPTER_IMAGE, {"keda-adapter": KEDA.binary("keda-adapter"), **ca}, "/keda-adapter")
+    cluster.engine.ensure_image(OPERATOR_IMAGE, {"keda": KEDA.binary("keda"), **ca}, ('ENTRYPOINT ["/keda"]',))
+    adapter = {"keda-adapter": KEDA.binary("keda-adapter"), **ca}
+    cluster.engine.ensure_image(ADAPTER_IMAGE, adapter, ('ENTRYPOINT ["/keda-adapter"]',))
+    cluster.load([OPERATOR_IMAGE, ADAPTER_IMAGE])
     docs = manifests(module_source(KEDA) / "config")
     crds = [doc for doc in docs if doc["kind"] == "CustomResourceDefinition"]
-    apply(node, [doc for doc in docs if doc["kind"] == "Namespace"] + crds)
+    cluster.apply([doc for doc in docs if doc["kind"] == "Namespace"] + crds)
     names = [f"crd/{doc['metadata']['name']}" for doc in crds]
-    node.kubectl("wait", "--for=condition=Established", *names, "--timeout=60s")
-    apply(node, [doc for doc in docs if doc["kind"] not in ("Namespace", "CustomResourceDefinition")])
+    cluster.kubectl("wait", "--for=condition=Established", *names, "--timeout=60s")
+    cluster.apply([doc for doc in docs if doc["kind"] not in ("Namespace", "CustomResourceDefinition")])
     wait = f"--timeout={int(timeout)}s"
     # The operator makes its certificates, then exits once to load them (RestartOnSecretRefresh): a restart here
     # is KEDA's normal first start.
     for deployment in ("keda-operator", "keda-metrics-apiserver"):
-        node.kubectl("-n", NAMESPACE, "rollout", "status", f"deploy/{deployment}", wait, timeout=timeout + 30)
-    node.kubectl("wait", "--for=condition=Available", "apiservice/v1beta1.external.metrics.k8s.io", wait)
+        cluster.kubectl("-n", NAMESPACE, "rollout", "status", f"deploy/{deployment}", wait, timeout=timeout + 30)
+    cluster.kubectl("wait", "--for=condition=Available", "apiservice/v1beta1.external.metrics.k8s.io", wait)
     took = time.monotonic() - started
     log(f"KEDA {VERSION} installed in {NAMESPACE}: external.metrics.k8s.io Available, {took:.0f}s")
     return took
 
 
-def uninstall(node: Node) -> None:
+def uninstall(cluster: Cluster) -> None:
     """The APIService first: an unavailable one would stall discovery (and namespace deletion) cluster-wide."""
-    node.kubectl("delete", "apiservice/v1beta1.external.metrics.k8s.io", "--ignore-not-found")
-    node.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=300)
+    cluster.kubectl("delete", "apiservice/v1beta1.external.metrics.k8s.io", "--ignore-not-found")
+    cluster.kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=300)

@@ -9,6 +9,7 @@ their cluster IPs: the service range is routed to the control-plane node, whose 
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 from collections.abc import Mapping
@@ -139,10 +140,19 @@ def write_kubeconfig(layout: Layout, name: str, path: Path) -> Path:
     return path
 
 
-def load(layout: Layout, name: str, refs: list[str]) -> None:
-    """`kind load docker-image`: kind skips images every node already has under that id."""
-    if refs:
-        run(layout, "load", "docker-image", "--name", name, *refs)
+ALREADY_PRESENT = re.compile(r'Image: "([^"]+)" with ID "[^"]+" found to be already present on all nodes')
+
+
+def load(layout: Layout, name: str, refs: list[str]) -> set[str]:
+    """`kind load docker-image`, which skips an image every node already has under that id; those it skipped."""
+    if not refs:
+        return set()
+    argv = [str(KIND.binary("kind")), "load", "docker-image", "--name", name, *refs]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env(layout), timeout=900)
+    if done.returncode != 0:
+        raise KindError(f"kind load docker-image failed ({done.returncode}):\n{(done.stderr + done.stdout)[-4000:]}")
+    return set(ALREADY_PRESENT.findall(done.stderr + done.stdout))
+
 
 
 def export_logs(layout: Layout, name: str, into: Path) -> Path:

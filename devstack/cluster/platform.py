@@ -26,6 +26,7 @@ from devstack.cluster.cluster import Cluster
 from devstack.cluster.observability import OBSERVABILITY_VALUES, ensure_observability_images
 from devstack.cluster.tools import HELM
 from devstack.images import app_images
+from devstack.kafka.broker import BrokerState
 
 REPO = Path(__file__).resolve().parents[2]
 APP_CHART = REPO / "charts" / "orderflow"
@@ -124,6 +125,18 @@ def ensure_postgres_image(cluster: Cluster, log: Log = print) -> list[str]:
     """The PostgreSQL image of k8s/local-values.yaml, built (loading is the caller's)."""
     spec = app_images.POSTGRES
     return app_images.build_all(cluster.engine, app_images.POSTGRES_TAG, log=log, logs=cluster.logs, images=(spec,))
+
+
+def ensure_broker(cluster: Cluster, log: Log = print) -> BrokerState:
+    """The devstack broker (an external, PLAINTEXT Kafka the pods reach on the kind network's gateway), started
+    once; for the tests and benches of the chart's `kafka.strimzi.enabled=false` path."""
+    broker = cluster.broker()
+    state = broker.running()
+    if state is None:
+        began = time.monotonic()
+        state = broker.start()
+        log(f"Kafka {state.version} on {state.bootstrap_servers} (pid {state.pid}) in {time.monotonic() - began:.1f}s")
+    return state
 
 
 def ensure_standin(cluster: Cluster, log: Log = print) -> None:

@@ -1,4 +1,5 @@
-"""The four orderflow images, built with BuildKit (buildx, "docker" driver) from the real Dockerfiles.
+"""The five orderflow images (the three services, the operator, the operations CLI), built with BuildKit (buildx,
+"docker" driver) from the real Dockerfiles.
 
 PYTHON_IMAGE is the local one (devstack.images.base): public registries cannot be reached. A
 rebuild reuses BuildKit's layer cache and its `--mount=type=cache` uv cache, so only what changed runs again;
@@ -35,9 +36,12 @@ class ImageSpec:
 
 
 OPERATOR = ImageSpec("orderflow-operator", "operators/Dockerfile")
+# The `orderflow` CLI, for the chart's operations toolbox (operations.enabled).
+CLI = ImageSpec("orderflow-cli", "orderflow/Dockerfile")
 IMAGES: tuple[ImageSpec, ...] = (
     *(ImageSpec(f"orderflow-{s}", "services/Dockerfile", build_args={"SERVICE": s, **BASES}) for s in SERVICES),
     OPERATOR,
+    CLI,
 )
 # What the chart's bundled PostgreSQL runs here, instead of the official postgres image (see its Dockerfile).
 POSTGRES = ImageSpec("orderflow.local/postgres", "k8s/postgres/Dockerfile", "k8s/postgres", {"BASE_IMAGE": "{python}"})

@@ -1,7 +1,8 @@
-"""The node's dockerd and containerd as image stores: build, import, save and load, through their CLIs.
+"""The local engine's dockerd as an image store: build, import and assemble images, through its CLI.
 
-Every call names the node's own sockets (never the machine's default ones) and a DOCKER_CONFIG that holds the
-buildx plugin, so ~/.docker and any dockerd of the machine are never touched.
+Every call names the engine's own sockets (never the machine's default ones) and a DOCKER_CONFIG that holds the
+buildx plugin, so ~/.docker and any dockerd of the machine are never touched. Images reach the kind nodes with
+`kind load` (devstack.cluster.kind).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ class Engine:
     docker_sock: Path
     docker_config: Path
     containerd_sock: Path
-    crictl: Path | None = None
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "BUILDX_"))}
@@ -106,38 +106,6 @@ class Engine:
             finally:
                 self.docker("rm", "-f", made, check=False)
         return True
-
-    def node_image_id(self, ref: str) -> str | None:
-        """The image id (config digest) the kubelet finds for `ref`, or None: asked through the CRI, so the
-        reference is resolved exactly as a pod's `image:` is (short names included)."""
-        if self.crictl is None:
-            return None
-        argv = [str(self.crictl), "--image-endpoint", f"unix://{self.containerd_sock}", "inspecti", "-o", "json", ref]
-        done = _run(argv, self.env(), check=False)
-        if done.returncode != 0:
-            return None
-        found: str | None = (json.loads(done.stdout or b"{}").get("status") or {}).get("id")
-        return found
-
-    def load(self, refs: Sequence[str], log: Path | None = None) -> list[str]:
-        """`docker save | ctr import` of each image whose id the node does not have under that name yet.
-
-        Returns the references that were loaded; unchanged ones are skipped (a load takes ~10 s per image).
-        """
-        stale = [ref for ref in refs if self.node_image_id(ref) != self.image_id(ref)]
-        if not stale:
-            return []
-        save = subprocess.Popen([DOCKER_CLI, "save", *stale], env=self.env(), stdout=subprocess.PIPE)
-        try:
-            self_ctr = [CTR, "--address", str(self.containerd_sock), "-n", K8S_NAMESPACE, "images", "import", "-"]
-            imported = subprocess.run(self_ctr, stdin=save.stdout, capture_output=True, check=False)
-        finally:
-            if save.stdout is not None:
-                save.stdout.close()
-            save.wait()
-        if save.returncode != 0 or imported.returncode != 0:
-            raise ImageError(f"loading {', '.join(stale)} into containerd failed: {imported.stderr.decode()[-2000:]}")
-        return stale
 
 
 def _run(

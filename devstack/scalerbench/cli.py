@@ -1,4 +1,4 @@
-"""`orderflow scaler bench` (devstack's addition to `orderflow scaler`): the real side-by-side on the local node."""
+"""`orderflow scaler bench` (devstack's addition to `orderflow scaler`): the real side-by-side on the local cluster."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from devstack.cluster.cli import _FAILURES, StateDir, require_node
+from devstack.cluster.cli import FAILURES, StateDir, require_cluster
 from devstack.cluster.platform import InstallError
 from devstack.scalerbench import report
 from devstack.scalerbench.run import CONTENDERS
@@ -37,19 +37,19 @@ def bench(
     state_dir: StateDir = None,
 ) -> None:
     """Ours (ConsumerScaler), KEDA with its defaults and KEDA tuned scale the same consumer pods, fed the same
-    traces at once, on the local node (`orderflow k8s up --node`); medians (min-max) over the runs."""
+    traces at once, on the local kind cluster (`orderflow k8s up`); medians (min-max) over the runs."""
     available = traces(quick)
     unknown = sorted(set(only or ()) - {t.name for t in available})
     if unknown:
         names = ", ".join(t.name for t in available)
         raise typer.BadParameter(f"no trace {', '.join(unknown)}; choose from {names}", param_hint="--trace")
     chosen = [t for t in available if not only or t.name in only]
-    node = require_node(state_dir)
+    cluster = require_cluster(state_dir)
     count = runs or (1 if quick else 3)
     started = time.monotonic()
     try:
-        summaries, results = run_bench(node, chosen, count, rate, seed, log=lambda line: console.print(line))
-    except (*_FAILURES, InstallError, TimeoutError) as error:
+        summaries, results = run_bench(cluster, chosen, count, rate, seed, log=lambda line: console.print(line))
+    except (*FAILURES, InstallError, TimeoutError) as error:
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(1) from error
     took = time.monotonic() - started

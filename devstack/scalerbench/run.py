@@ -1,5 +1,5 @@
 """`orderflow scaler bench`: each trace fed at once to three groups of the same consumer pods, scaled by ours (a
-ConsumerScaler), by KEDA with its defaults and by KEDA tuned (ScaledObjects, the real HPA), on the local node.
+ConsumerScaler), by KEDA with its defaults and by KEDA tuned (ScaledObjects, the real HPA), on the local cluster.
 
 Per trace run: fresh topics and groups, the Deployments at their initial replicas and joined, then a random
 phase (0-30 s) so no contender's poll loop is in step with the trace, then the trace for its length while the
@@ -21,7 +21,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.cluster import keda as keda_install
-from devstack.cluster.node import Node, apply
+from devstack.cluster.cluster import Cluster
 from devstack.cluster.platform import ensure_broker, install_operator, namespace_manifest
 from devstack.images import app_images
 from devstack.scalerbench import feed, measures, workload
@@ -50,17 +50,17 @@ class Setup:
     rate: float  # records/s per pod
 
 
-def prepare(node: Node, log: Log) -> str:
+def prepare(cluster: Cluster, log: Log) -> str:
     """The consumer and operator images, the broker, KEDA, our operator and the namespace; the bootstrap address."""
     refs = app_images.build_all(
-        node.engine, "local", log=log, logs=node.layout.logs, images=(workload.CONSUMER, app_images.OPERATOR)
+        cluster.engine, "local", log=log, logs=cluster.logs, images=(workload.CONSUMER, app_images.OPERATOR)
     )
-    node.engine.load(refs)
-    broker = ensure_broker(node, log)
-    keda_install.install(node, log)
-    node.kubectl("apply", "-f", "-", input=json.dumps(namespace_manifest(NAMESPACE)))
-    image_id = node.engine.image_id(app_images.OPERATOR.ref("local")) or ""
-    install_operator(node, NAMESPACE, "scaler-bench-operator", "local", image_id)
+    cluster.load(refs)
+    broker = ensure_broker(cluster, log)
+    keda_install.install(cluster, log)
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(namespace_manifest(NAMESPACE)))
+    image_id = cluster.engine.image_id(app_images.OPERATOR.ref("local")) or ""
+    install_operator(cluster, NAMESPACE, "scaler-bench-operator", "local", image_id)
     log(f"our operator serves {NAMESPACE}; Kafka at {broker.bootstrap_servers}")
     return broker.bootstrap_servers
 
@@ -83,7 +83,7 @@ def contender_object(name: str, trace: Trace, setup: Setup, group: str, topic: s
     return workload.scaled_object(config, name, NAMESPACE, bootstrap=setup.bootstrap, group=group, topic=topic)
 
 
-async def run_trace(node: Node, trace: Trace, setup: Setup, rng: random.Random, log: Log) -> dict[str, Result]:
+async def run_trace(cluster: Cluster, trace: Trace, setup: Setup, rng: random.Random, log: Log) -> dict[str, Result]:
     """One run of `trace` under every contender at once."""
     run_id = uuid.uuid4().hex[:6]
     targets = [
@@ -106,12 +106,12 @@ async def run_trace(node: Node, trace: Trace, setup: Setup, rng: random.Random, 
         )
         for target in targets
     ]
-    apply(node, deployments)
+    cluster.apply(deployments)
     reset: ResetPolicy = "latest" if trace.new_group else "earliest"
     reader = OffsetReader(kafka.client_options(), request_timeout=5.0)
     await reader.start()
     try:
-        async with node.access.async_client() as kube:
+        async with cluster.async_client() as kube:
             await _joined(reader, targets, trace.initial_replicas)
             # The trace's first second of inflow runs for a random phase before the trace, so no contender's loop
             # is in step with it; the autoscalers are created once that inflow runs, so none meets an idle group
@@ -124,16 +124,16 @@ async def run_trace(node: Node, trace: Trace, setup: Setup, rng: random.Random, 
                 feed.feed(setup.bootstrap, topics, trace, setup.rate, started, preroll=preroll)
             )
             await asyncio.sleep(LEAD_SECONDS)
-            apply(node, [contender_object(t.scaler, trace, setup, t.group, t.topic) for t in targets])
+            cluster.apply([contender_object(t.scaler, trace, setup, t.group, t.topic) for t in targets])
             log(f"{trace.name} ({run_id}): every group at {trace.initial_replicas}; trace starts in {phase:.0f}s")
             observer = Observer(reader, kube, NAMESPACE, targets, reset)
             tasks = [feeding, observer.run(started, trace.seconds)]
             if trace.broker_down is not None:
-                tasks.append(_restart_broker(node, started, *trace.broker_down, log))
+                tasks.append(_restart_broker(cluster, started, *trace.broker_down, log))
             await asyncio.gather(*tasks)
     finally:
         await reader.close()
-        _clean(node, targets)
+        _clean(cluster, targets)
         await _delete_topics(kafka, [target.topic for target in targets])
     return {name: measures.result(trace, name, observer.samples[name], setup.rate, PARTITIONS) for name in CONTENDERS}
 
@@ -151,8 +151,8 @@ async def _joined(reader: OffsetReader, targets: list[Target], replicas: int, ti
             await asyncio.sleep(1.0)
 
 
-async def _restart_broker(node: Node, started: float, down: int, up: int, log: Log) -> None:
-    broker = node.broker()
+async def _restart_broker(cluster: Cluster, started: float, down: int, up: int, log: Log) -> None:
+    broker = cluster.broker()
     await asyncio.sleep(max(0.0, started + down - time.monotonic()))
     await asyncio.to_thread(broker.stop)
     log(f"broker stopped at t={time.monotonic() - started:.0f}s")
@@ -161,11 +161,13 @@ async def _restart_broker(node: Node, started: float, down: int, up: int, log: L
     log(f"broker back at t={time.monotonic() - started:.0f}s")
 
 
-def _clean(node: Node, targets: list[Target]) -> None:
+def _clean(cluster: Cluster, targets: list[Target]) -> None:
     """The autoscalers' objects first (so none scales what is being deleted), then the Deployments."""
     names = [t.scaler for t in targets]
-    node.kubectl("-n", NAMESPACE, "delete", "consumerscaler,scaledobject", "--all", "--ignore-not-found", "--wait=true")
-    node.kubectl("-n", NAMESPACE, "delete", "deployment", *names, "--ignore-not-found", "--wait=true")
+    cluster.kubectl(
+        "-n", NAMESPACE, "delete", "consumerscaler,scaledobject", "--all", "--ignore-not-found", "--wait=true"
+    )
+    cluster.kubectl("-n", NAMESPACE, "delete", "deployment", *names, "--ignore-not-found", "--wait=true")
 
 
 async def _delete_topics(kafka: KafkaSettings, topics: list[str]) -> None:
@@ -178,15 +180,15 @@ async def _delete_topics(kafka: KafkaSettings, topics: list[str]) -> None:
 
 
 def bench(
-    node: Node, traces: list[Trace], runs: int, rate: float, seed: int, log: Log
+    cluster: Cluster, traces: list[Trace], runs: int, rate: float, seed: int, log: Log
 ) -> tuple[list[Summary], list[Result]]:
-    setup = Setup(prepare(node, log), rate)
+    setup = Setup(prepare(cluster, log), rate)
     rng = random.Random(seed)
     results: list[Result] = []
     for run in range(runs):
         for trace in traces:
             started = time.monotonic()
-            found = asyncio.run(run_trace(node, trace, setup, rng, log))
+            found = asyncio.run(run_trace(cluster, trace, setup, rng, log))
             results += found.values()
             line = ", ".join(f"{name} {_brief(result)}" for name, result in found.items())
             log(f"run {run + 1}/{runs} {trace.name} ({time.monotonic() - started:.0f}s): {line}")

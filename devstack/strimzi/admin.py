@@ -181,8 +181,15 @@ class Admin:
                 raise
 
     def acls(self, principal: str | None = None) -> set[Binding]:
+        # None is librdkafka's "any" for the names (its stubs say str).
         query = AclBindingFilter(
-            ResourceType.ANY, None, ResourcePatternType.ANY, principal, None, AclOperation.ANY, AclPermissionType.ANY
+            ResourceType.ANY,
+            None,  # type: ignore[arg-type]
+            ResourcePatternType.ANY,
+            principal,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            AclOperation.ANY,
+            AclPermissionType.ANY,
         )
         found = self._client.describe_acls(query, request_timeout=TIMEOUT).result(timeout=TIMEOUT)
         return {_binding(b) for b in found if b.restype in _by_value(_RESOURCES)}

@@ -102,7 +102,7 @@ def server_config(
     if (authorization or {}).get("type") == "simple":
         config["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
         extra = [f"User:{u}" for u in (authorization or {}).get("superUsers", [])]
-        config["super.users"] = ";".join([*extra, *naming.super_users(cluster)])
+        config["super.users"] = ";".join([*naming.super_users(cluster), *extra])
     config |= {key: _text(value) for key, value in user_config.items()}
     return config
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -76,7 +77,7 @@ def new_ca(common_name: str, organization: str = "io.strimzi", now: datetime | N
 
 
 def issue(
-    ca: KeyPair, common_name: str, organization: str, dns_names: list[str] = (), now: datetime | None = None
+    ca: KeyPair, common_name: str, organization: str, dns_names: Sequence[str] = (), now: datetime | None = None
 ) -> KeyPair:
     """A server/client certificate signed by `ca`; its PEM chain is the leaf followed by the CA."""
     now = now or datetime.now(UTC)

@@ -67,12 +67,12 @@ async def periodic() -> None:
     while True:
         await asyncio.sleep(PERIOD)
         for kind, handle in (("Kafka", _reconcile_kafka), ("KafkaTopic", _topic), ("KafkaUser", _user)):
-            for resource in await kube().list(kind, "*", {}):
+            for resource in await kube().select(kind, "*", {}):
                 try:
                     await handle(resource)
                 except Exception:  # one resource's failure must not stop the others' reconciles
                     logging.exception("reconciling %s %s/%s", kind, *_where(resource))
-        for kafka in await kube().list("Kafka", "*", {}):
+        for kafka in await kube().select("Kafka", "*", {}):
             try:
                 await _sweep_users(kafka)
             except Exception:
@@ -189,7 +189,7 @@ async def _sweep_users(kafka: dict[str, Any]) -> None:
     admin = admin_for(namespace, cluster)
     if admin is None or not status.is_ready(kafka):
         return
-    declared = {u["metadata"]["name"] for u in await kube().list("KafkaUser", namespace, {CLUSTER_LABEL: cluster})}
+    declared = {u["metadata"]["name"] for u in await kube().select("KafkaUser", namespace, {CLUSTER_LABEL: cluster})}
     for user in await asyncio.to_thread(users.orphans, admin, declared):
         logging.info("removing user %s of Kafka %s/%s: no KafkaUser declares it", user, namespace, cluster)
         await asyncio.to_thread(users.remove, admin, user)

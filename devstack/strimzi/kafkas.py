@@ -34,7 +34,11 @@ class NotReadyYet(Exception):
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Like Kafka's Uuid.randomUuid(), never one starting with "-": `kafka-storage format --cluster-id` would take
+    # it for an option and the broker would never format its storage (1 cluster in 64).
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
 
 
 def assign_node_ids(pools: list[dict[str, Any]]) -> dict[str, list[int]]:
@@ -131,7 +135,7 @@ async def reconcile(kube: Kube, kafka: dict[str, Any], image: str, admin_for: Ad
     meta, spec = kafka["metadata"], kafka["spec"]["kafka"]
     cluster, namespace = meta["name"], meta["namespace"]
     previous = kafka.get("status") or {}
-    pools = await kube.list("KafkaNodePool", namespace, {"strimzi.io/cluster": cluster})
+    pools = await kube.select("KafkaNodePool", namespace, {"strimzi.io/cluster": cluster})
     try:
         if spec.get("version", KAFKA_VERSION) != KAFKA_VERSION:
             raise ValueError(f"Unsupported Kafka.spec.kafka.version: {spec.get('version')}. Supported: {KAFKA_VERSION}")

@@ -34,12 +34,12 @@ class Kube:
             if error.status.code == 404:
                 return None
             raise
-        return dict(found.to_dict())
+        return _plain(found)
 
-    async def list(self, kind: str, namespace: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
-        return [
-            dict(item.to_dict()) async for item in self.client.list(KINDS[kind], namespace=namespace, labels=labels)
-        ]
+    async def select(self, kind: str, namespace: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The resources of `kind` with `labels` in `namespace` ("*": every namespace)."""
+        found = self.client.list(KINDS[kind], namespace=namespace, labels=dict(labels))
+        return [_plain(item) async for item in found]
 
     async def secret(self, name: str, namespace: str) -> dict[str, bytes] | None:
         """A Secret's data, decoded; None when there is none."""
@@ -68,8 +68,9 @@ class Kube:
         meta = resource["metadata"]
         patch = {"status": dict(status)}
         kind = KINDS[resource["kind"]]
-        await self.client.patch(kind.Status, meta["name"], patch, namespace=meta["namespace"], patch_type=PatchType.MERGE)
-
+        await self.client.patch(
+            kind.Status, meta["name"], patch, namespace=meta["namespace"], patch_type=PatchType.MERGE
+        )
 
     async def finalizers(self, resource: Mapping[str, Any], finalizers: list[str]) -> None:
         meta = resource["metadata"]
@@ -77,3 +78,7 @@ class Kube:
         await self.client.patch(
             KINDS[resource["kind"]], meta["name"], patch, namespace=meta["namespace"], patch_type=PatchType.MERGE
         )
+
+
+def _plain(resource: Any) -> dict[str, Any]:
+    return dict(resource.to_dict())

@@ -7,12 +7,16 @@ Each follows Strimzi's own code (github.com/strimzi/strimzi-kafka-operator, `api
   (headless, every port, not-ready addresses published), selecting the Kafka "selector labels";
 - Secrets `<cluster>-cluster-ca-cert` (ca.crt, ca.p12, ca.password), `<cluster>-cluster-ca` (ca.key), one Secret
   per broker named like its pod (`<pod>.crt`, `<pod>.key`), and `<user>` per KafkaUser;
-- a listener `<name>` on `<port>` is `<NAME>-<PORT>` in the broker's configuration, `tcp-<name>` as a port name;
+- a listener `<name>` on `<port>` is `<NAME>-<PORT>` in the broker's configuration, `tcp-<name>` as a port name
+  (but for Strimzi's three older names, see port_name);
 - broker certificates: subject CN=<cluster>-kafka,O=io.strimzi; SANs every form of both Services and each
   pod's own DNS name (`ModelUtils.generateAllServiceDnsNames`, `KafkaCluster.buildKafkaNodeCertsSubject`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 CLUSTER_DOMAIN = "cluster.local"
 CONTROL_PLANE_PORT = 9090
@@ -61,8 +65,14 @@ def listener_name(name: str, port: int) -> str:
     return f"{name}-{port}".upper()
 
 
-def port_name(name: str) -> str:
-    return f"tcp-{name}"
+def port_name(listener: Mapping[str, Any]) -> str:
+    """`tcp-<name>`, except Strimzi's older names (ListenersUtils.backwardsCompatiblePortName): `tcp-clients` for an
+    internal `plain` on 9092, `tcp-clientstls` for an internal `tls` on 9093, `tcp-external` for `external` on 9094."""
+    name, port, internal = listener["name"], int(listener["port"]), listener.get("type") == "internal"
+    legacy = {("plain", 9092, True): "tcp-clients", ("tls", 9093, True): "tcp-clientstls"}
+    if name == "external" and port == 9094:
+        return "tcp-external"
+    return legacy.get((name, port, internal), f"tcp-{name}")
 
 
 def selector_labels(cluster: str) -> dict[str, str]:

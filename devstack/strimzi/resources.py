@@ -54,9 +54,9 @@ def secret(
 def listener_ports(listeners: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
-            "name": naming.port_name(lst["name"]),
+            "name": naming.port_name(lst),
             "port": int(lst["port"]),
-            "targetPort": int(lst["port"]),
+            "targetPort": naming.port_name(lst),
             "protocol": "TCP",
         }
         for lst in listeners
@@ -66,8 +66,8 @@ def listener_ports(listeners: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def services(
     cluster: str, namespace: str, listeners: list[Mapping[str, Any]], kafka: Mapping[str, Any]
 ) -> list[Manifest]:
-    replication = {"name": "tcp-replication", "port": 9091, "targetPort": 9091, "protocol": "TCP"}
-    control = {"name": "tcp-ctrlplane", "port": 9090, "targetPort": 9090, "protocol": "TCP"}
+    replication = {"name": "tcp-replication", "port": 9091, "targetPort": "tcp-replication", "protocol": "TCP"}
+    control = {"name": "tcp-ctrlplane", "port": 9090, "targetPort": "tcp-ctrlplane", "protocol": "TCP"}
     internal = [lst for lst in listeners if lst.get("type") == "internal"]
     discovery = [
         {
@@ -101,7 +101,7 @@ def services(
             "clusterIP": "None",
             "publishNotReadyAddresses": True,
             "selector": naming.selector_labels(cluster),
-            "ports": [control, replication, *listener_ports(listeners)],
+            "ports": [control, replication, *listener_ports(internal)],
         },
     }
     return [bootstrap, brokers]
@@ -174,7 +174,9 @@ def _heap(resources: Mapping[str, Any]) -> str:
     """Half the memory limit, as Strimzi sizes the heap from the container's limit (default 512 MiB)."""
     limit = str((resources.get("limits") or {}).get("memory", "1Gi"))
     units = {"Gi": 1024, "Mi": 1, "G": 1000, "M": 1}
-    mebibytes = next((float(limit[: -len(u)]) * f for u, f in units.items() if limit.endswith(u)), 1024.0)
+    mebibytes = next((float(limit[: -len(u)]) * f for u, f in units.items() if limit.endswith(u)), None)
+    if mebibytes is None:  # a plain number is bytes
+        mebibytes = float(limit) / 2**20 if limit.isdigit() else 1024.0
     heap = max(128, int(mebibytes / 2))
     return f"-Xms{heap}m -Xmx{heap}m"
 
@@ -195,7 +197,7 @@ def stateful_set(
     labels = naming.pool_labels(cluster, name, roles)
     volume = next(iter((spec.get("storage") or {}).get("volumes", [])), spec.get("storage") or {})
     ports = [{"name": "tcp-ctrlplane", "containerPort": 9090}, {"name": "tcp-replication", "containerPort": 9091}]
-    ports += [{"name": naming.port_name(lst["name"]), "containerPort": int(lst["port"])} for lst in listeners]
+    ports += [{"name": naming.port_name(lst), "containerPort": int(lst["port"])} for lst in listeners]
     probe_port = int(listeners[0]["port"]) if listeners and "broker" in roles else 9090
     node_configs = [
         {
@@ -284,6 +286,9 @@ def stateful_set(
         "spec": {
             "serviceName": naming.brokers_service(cluster),
             "replicas": len(nodes),
+            # Pods are `<cluster>-<pool>-<ordinal>`: ordinals start at the pool's first node id so that pod names
+            # are Strimzi's `<cluster>-<pool>-<nodeId>` in every pool, not only in the one holding id 0.
+            "ordinals": {"start": min((n.node_id for n in nodes), default=0)},
             "podManagementPolicy": "Parallel",
             "selector": {"matchLabels": {**naming.selector_labels(cluster), "strimzi.io/pool-name": name}},
             "template": {

@@ -11,14 +11,15 @@ from typing import Any
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{datetime.now(UTC).microsecond // 1000:03d}Z"
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def condition(
     previous: Mapping[str, Any] | None, kind: str, status: str, reason: str = "", message: str = ""
 ) -> dict[str, Any]:
     """The condition, keeping the previous one's transition time when type and status did not change."""
-    before = next(iter((previous or {}).get("conditions") or []), {})
+    before: dict[str, Any] = next(iter((previous or {}).get("conditions") or []), {})
     same = before.get("type") == kind and before.get("status") == status
     found: dict[str, Any] = {"type": kind, "status": status}
     if reason:
@@ -28,7 +29,11 @@ def condition(
     found["lastTransitionTime"] = (
         before.get("lastTransitionTime") if same and before.get("lastTransitionTime") else _now()
     )
-    if same and before.get("reason") == reason and before.get("message", "") == message:
+    if (
+        same
+        and before.get("lastTransitionTime")
+        and (before.get("reason"), before.get("message", "")) == (reason, message)
+    ):
         return dict(before)
     return found
 

@@ -27,9 +27,19 @@ def topic_name(kafka_topic: Mapping[str, Any]) -> str:
     return str((kafka_topic.get("spec") or {}).get("topicName") or kafka_topic["metadata"]["name"])
 
 
+def config_value(value: Any) -> str:
+    """A `spec.config` value as Kafka's string (TopicOperatorUtil.configValueAsString): booleans lower-case, a
+    list joined with commas."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(config_value(item) for item in value)
+    return str(value)
+
+
 def config_changes(want: Mapping[str, Any], dynamic: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """(keys to set, keys to delete): the spec's values as Kafka's strings against the topic's dynamic settings."""
-    wanted = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in want.items()}
+    wanted = {key: config_value(value) for key, value in want.items()}
     to_set = {key: value for key, value in wanted.items() if dynamic.get(key) != value}
     return to_set, sorted(key for key in dynamic if key not in wanted)
 
@@ -85,7 +95,7 @@ def _apply(admin: Admin, name: str, spec: Mapping[str, Any], topic_id: str | Non
     config = spec.get("config") or {}
     existing = admin.topics().get(name)
     if existing is None:
-        wanted = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()}
+        wanted = {k: config_value(v) for k, v in config.items()}
         return admin.create_topic(name, int(spec.get("partitions", -1)), int(spec.get("replicas", -1)), wanted)
     to_set, to_delete = config_changes(config, admin.dynamic_config(name))
     admin.alter_config(name, to_set, to_delete)

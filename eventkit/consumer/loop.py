@@ -103,7 +103,9 @@ class EventConsumer:
             metadata_max_age_ms=int(self._options.metadata_refresh_seconds * 1000),
         )
         await self._consumer.start()
+        log.info("consumer %s connected to Kafka at %s", self.group_id, self._kafka.describe())
         self._consumer.subscribe(self.subscriptions(), listener=self._membership)
+
 
     def joined(self) -> bool:
         return self._membership.joined.is_set()

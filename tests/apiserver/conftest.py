@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from devstack.cache import ToolMissing
-from devstack.cluster.build import CONTROL_PLANE_TOOLS, BuildError, ensure_binaries, is_current
-from devstack.cluster.controlplane import ClusterError, ControlPlane, start
+from devstack.cluster.build import BuildError, is_current
+from devstack.cluster.controlplane import ControlPlane, start
+from devstack.cluster.daemons import DaemonError
+from devstack.cluster.tools import CONTROL_PLANE_TOOLS, ensure_binaries
+
 from devstack.cluster.crds import CrdError
 from tests.apiserver.helm import Helm
 from tests.support.infrastructure import unavailable
@@ -42,7 +45,7 @@ def kube_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]
     try:
         # start() stops whatever it started when it fails, so there is nothing to clean up here.
         plane = start(state_dir, log=lambda line: print(f"[kube_api] {line}"))
-    except (ToolMissing, BuildError, ClusterError, CrdError, OSError, RuntimeError) as error:
+    except (ToolMissing, BuildError, DaemonError, CrdError, OSError, RuntimeError) as error:
         unavailable("local Kubernetes API", error)
     try:
         yield plane

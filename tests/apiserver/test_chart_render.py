@@ -6,6 +6,7 @@ the chart cannot drift from what the services subscribe to and publish.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from eventkit.retry import failure_topics
+from eventkit.retry import dlq_topic, failure_topics, retry_topic
 from eventkit.settings import KafkaSettings
 from eventkit.topics import topic_plan
 from eventkit.topology import SERVICES
+from orderflow.lag import default_topics
 from services.orders.app import create_app as create_orders_app
 from services.orders.settings import OrdersSettings
 from tests.apiserver.helm import (
@@ -49,7 +51,15 @@ def matrix(helm: Helm) -> dict[str, list[Manifest]]:
 
 
 def test_the_values_matrix_covers_every_deployment_shape() -> None:
-    assert set(CI) == {"default", "external-kafka", "observability", "external-postgresql", "autoscaler", "exposed"}
+    assert set(CI) == {
+        "default",
+        "external-kafka",
+        "observability",
+        "external-postgresql",
+        "autoscaler",
+        "exposed",
+        "operations",
+    }
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
@@ -74,6 +84,8 @@ def test_helm_lint_strict_passes(helm: Helm, values: Path) -> None:
         (["--set-string", "kafka.retryLevels=three"], "at '/kafka/retryLevels': got string, want integer"),
         (["--set", "defaults.resources.limits.memory=lots"], "at '/defaults/resources/limits/memory'"),
         (["--set", "defaults.relay.mode=sidecar"], "at '/defaults/relay/mode'"),
+        (["--set-string", "defaults.topologySpread=yes"], "at '/defaults/topologySpread': got string, want boolean"),
+        (["--set", "operations.shell=true"], "at '/operations': additional properties 'shell' not allowed"),
         (["--set", "observability.tracesSampleRatio=1.5"], "at '/observability/tracesSampleRatio': '1.5' does not"),
         (["--set", "observability.tracesSampleRatio=2"], "at '/observability/tracesSampleRatio': maximum"),
         (["--set", "defaults.resources.limits.cpu=null"], "at '/defaults/resources/limits': missing property 'cpu'"),
@@ -253,26 +265,30 @@ def test_external_kafka_uses_the_one_bootstrap_value_and_no_strimzi_objects(matr
 # --- pods: security, probes, environment -----------------------------------------------------------------------
 
 
+def _assert_runs_restricted(owner: Manifest, spec: dict[str, Any]) -> None:
+    where = f"{owner['kind']} {owner['metadata']['name']}"
+    # Only the bundled Prometheus reads the API (service discovery, through read-only Roles).
+    discovers = owner["metadata"]["labels"].get("app.kubernetes.io/component") == "prometheus"
+    assert spec["automountServiceAccountToken"] is discovers, where
+    assert spec["securityContext"]["runAsNonRoot"] is True, where
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+    for container in [*spec.get("initContainers", []), *spec["containers"]]:
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True, where
+        assert context["readOnlyRootFilesystem"] is True, where
+        assert context["allowPrivilegeEscalation"] is False, where
+        assert context["capabilities"] == {"drop": ["ALL"]}, where
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        resources = container["resources"]
+        assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}, where
+
+
 @pytest.mark.parametrize("case", sorted(CI))
 def test_every_pod_runs_restricted(matrix: dict[str, list[Manifest]], case: str) -> None:
     specs = list(pod_specs(matrix[case]))
     assert specs
     for owner, spec in specs:
-        where = f"{owner['kind']} {owner['metadata']['name']}"
-        # Only the bundled Prometheus reads the API (service discovery, through read-only Roles).
-        discovers = owner["metadata"]["labels"].get("app.kubernetes.io/component") == "prometheus"
-        assert spec["automountServiceAccountToken"] is discovers, where
-        assert spec["securityContext"]["runAsNonRoot"] is True, where
-        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
-        for container in [*spec.get("initContainers", []), *spec["containers"]]:
-            context = container["securityContext"]
-            assert context["runAsNonRoot"] is True, where
-            assert context["readOnlyRootFilesystem"] is True, where
-            assert context["allowPrivilegeEscalation"] is False, where
-            assert context["capabilities"] == {"drop": ["ALL"]}, where
-            assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
-            resources = container["resources"]
-            assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}, where
+        _assert_runs_restricted(owner, spec)
     for account in of_kind(matrix[case], "ServiceAccount"):
         assert account["automountServiceAccountToken"] is False
 
@@ -489,6 +505,241 @@ def test_external_kafka_egress_uses_the_bootstrap_ports_and_the_given_peers(matr
     egress = named(matrix["external-kafka"], "NetworkPolicy", "of-orderflow-orders")["spec"]["egress"]
     kafka = next(rule for rule in egress if {"protocol": "TCP", "port": 9094} in rule["ports"])
     assert kafka["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}]
+
+
+# --- the operations toolbox ------------------------------------------------------------------------------------
+
+TOPOLOGY: dict[str, Any] = yaml.safe_load((CHART / "topology.yaml").read_text())["services"]
+OPS = "of-orderflow-ops"
+
+
+def _ops_needs(prefix: str, retry_levels: int) -> dict[tuple[str, str], set[str]]:
+    """The rights of `orderflow dlq list|replay` and `orderflow lag`, for every topic and group of topology.yaml."""
+    expected: dict[tuple[str, str], set[str]] = {}
+    for service, flow in TOPOLOGY.items():
+        topic = prefix + flow["topic"]
+        expected[("group", prefix + service)] = {"Describe"}  # lag: the group's commits
+        *retries, _ = failure_topics(topic, retry_levels)
+        expected |= {("topic", name): {"Describe"} for name in [topic, *retries]}  # lag: partitions and offsets
+        if retry_levels:
+            expected[("topic", retry_topic(topic, 1))] = {"Describe", "Write"}  # replay sends there
+        expected[("topic", dlq_topic(topic))] = {"Describe", "Read"}  # list reads it, without a group
+    return expected
+
+
+def _pod_labels(deployment: Manifest) -> dict[str, str]:
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def test_the_operations_toolbox_is_off_by_default(default: list[Manifest]) -> None:
+    ops = [m for m in default if m["metadata"]["labels"]["app.kubernetes.io/component"] == "ops"]
+    assert ops == []
+    assert not [m for m in default if m["metadata"]["name"] == OPS]
+    for service in SERVICES:
+        env = _env(named(default, "Deployment", f"of-orderflow-{service}"))
+        assert not {"ORDERFLOW_ORDERS_URL", "ORDERFLOW_INVENTORY_URL", "ORDERFLOW_PAYMENTS_URL"} & set(env)
+
+
+@pytest.mark.parametrize(
+    ("args", "prefix", "retry_levels"),
+    [([], "", 3), (["--set", "kafka.topicPrefix=shop-", "--set", "kafka.retryLevels=1"], "shop-", 1)],
+    ids=["defaults", "prefix-one-retry"],
+)
+def test_the_ops_user_may_read_dead_letters_replay_them_and_measure_lag_and_nothing_more(
+    helm: Helm, args: list[str], prefix: str, retry_levels: int
+) -> None:
+    manifests = helm.template(*values_args(CI["operations"]), *args)
+    user = named(manifests, "KafkaUser", OPS)
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == "of-orderflow-kafka"
+    assert user["spec"]["authorization"]["type"] == "simple"
+    acls = _acls(manifests, OPS)
+    assert acls == _ops_needs(prefix, retry_levels)
+    # The same from the CLI's side: what each command names is granted (orderflow/dlq.py, orderflow/lag.py).
+    settings = KafkaSettings(namespace=prefix)
+    for service in SERVICES:
+        assert "Read" in acls[("topic", dlq_topic(settings.topic(SERVICES[service].topic)))]
+        assert "Write" in acls[("topic", retry_topic(settings.topic(SERVICES[service].topic), 1))]
+        assert "Describe" in acls[("group", settings.topic(service))]
+        for topic in default_topics(settings, service, retry_levels):
+            assert "Describe" in acls[("topic", topic)], topic
+    assert set().union(*acls.values()) == {"Describe", "Read", "Write"}, "no Create/Delete/Alter/All"
+    assert {kind for kind, _ in acls} == {"topic", "group"}, "no cluster or transactionalId rights"
+
+
+def test_the_ops_pod_runs_the_cli_idle_as_a_kafka_client_like_the_services(matrix: dict[str, list[Manifest]]) -> None:
+    manifests = matrix["operations"]
+    ops = named(manifests, "Deployment", OPS)
+    orders = named(manifests, "Deployment", "of-orderflow-orders")
+    spec, orders_spec = ops["spec"]["template"]["spec"], orders["spec"]["template"]["spec"]
+    assert ops["spec"]["replicas"] == 1
+    assert ops["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "ops"
+    [container], [orders_container] = spec["containers"], orders_spec["containers"]
+    assert container["image"] == "orderflow-cli:0.1.0", "the services' default tag: Chart.appVersion"
+    assert container["command"] == ["sleep", "infinity"]
+    assert "livenessProbe" not in container
+    # The restricted profile, exactly as the services' pods have it.
+    _assert_runs_restricted(ops, spec)
+    assert spec["securityContext"] == orders_spec["securityContext"]
+    assert container["securityContext"] == orders_container["securityContext"]
+    assert spec["serviceAccountName"] == OPS
+    assert named(manifests, "ServiceAccount", OPS)["automountServiceAccountToken"] is False
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert container["resources"] == values["operations"]["resources"]
+    # The same Kafka settings and CA as the services, as its own user.
+    env, orders_env = _env(ops), _env(orders)
+    shared = ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SSL_CAFILE"]
+    shared += ["ORDERFLOW_KAFKA_NAMESPACE", "ORDERFLOW_CONSUMER__RETRY_LEVELS"]
+    assert {k: env[k] for k in shared} == {k: orders_env[k] for k in shared}
+    assert env["KAFKA_SASL_USERNAME"] == OPS
+    assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": OPS, "key": "password"}}
+    assert {k: v for k, v in env.items() if k.endswith("_URL")} == {
+        f"ORDERFLOW_{service.upper()}_URL": f"http://of-orderflow-{service}:8000" for service in SERVICES
+    }
+    assert container["volumeMounts"] == orders_container["volumeMounts"]
+    assert spec["volumes"] == orders_spec["volumes"]
+    # A pod of the release (the Kafka listener admits it), but not a service (PostgreSQL does not).
+    labels = _pod_labels(ops)
+    kafka = named(manifests, "Kafka", "of-orderflow-kafka")["spec"]["kafka"]["listeners"][0]
+    assert any(_selected(peer["podSelector"], labels) for peer in kafka["networkPolicyPeers"])
+    assert "orderflow.io/service" not in labels
+
+
+def test_the_ops_pod_of_an_external_kafka_uses_the_ops_keys_of_the_credentials_secret(helm: Helm) -> None:
+    manifests = helm.template(*values_args(CI["external-kafka"]), "--set", "operations.enabled=true")
+    assert not of_kind(manifests, "KafkaUser")
+    env = _env(named(manifests, "Deployment", OPS))
+    assert env["KAFKA_SASL_USERNAME"] == {
+        "secretKeyRef": {"name": "orderflow-kafka-credentials", "key": "ops-username"}
+    }
+    assert env["KAFKA_SASL_PASSWORD"] == {
+        "secretKeyRef": {"name": "orderflow-kafka-credentials", "key": "ops-password"}
+    }
+    assert env["ORDERFLOW_KAFKA_NAMESPACE"] == "shop-"
+    egress = named(manifests, "NetworkPolicy", OPS)["spec"]["egress"]
+    services = named(manifests, "NetworkPolicy", "of-orderflow-orders")["spec"]["egress"]
+    kafka = next(rule for rule in services if {"protocol": "TCP", "port": 9094} in rule["ports"])
+    assert kafka in egress
+    assert kafka["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}}]
+
+
+def test_the_ops_pod_accepts_no_connection_and_reaches_only_dns_kafka_and_the_three_apis(
+    matrix: dict[str, list[Manifest]],
+) -> None:
+    manifests = matrix["operations"]
+    policy = named(manifests, "NetworkPolicy", OPS)["spec"]
+    labels = _pod_labels(named(manifests, "Deployment", OPS))
+    assert _selected(policy["podSelector"], labels)
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"] == []
+    egress = policy["egress"]
+    ports = sorted((p["protocol"], p["port"]) for rule in egress for p in rule["ports"])
+    assert ports == [("TCP", 53), ("TCP", 8000), ("TCP", 9093), ("UDP", 53)]
+    assert all(rule.get("to") for rule in egress), "every egress rule names its destination"
+    # Kafka: the broker pods, exactly as the services reach them.
+    kafka = next(rule for rule in egress if {"protocol": "TCP", "port": 9093} in rule["ports"])
+    assert kafka in named(manifests, "NetworkPolicy", "of-orderflow-orders")["spec"]["egress"]
+    # The APIs: the pods behind the three Services, nothing else of the release.
+    [api] = [rule for rule in egress if {"protocol": "TCP", "port": 8000} in rule["ports"]]
+    for service in SERVICES:
+        pod = _pod_labels(named(manifests, "Deployment", f"of-orderflow-{service}"))
+        assert any(_selected(peer["podSelector"], pod) for peer in api["to"]), service
+    others = [
+        _pod_labels(named(manifests, "StatefulSet", "of-orderflow-postgresql")),
+        labels,
+        {**labels, "app.kubernetes.io/component": "orders-consumer"},
+    ]
+    for other in others:
+        assert not any(_selected(peer["podSelector"], other) for peer in api["to"]), other
+    # and the services' own policies let it in (orders: anyone; inventory, payments: the release's pods).
+    for service in ("inventory", "payments"):
+        [rule] = named(manifests, "NetworkPolicy", f"of-orderflow-{service}")["spec"]["ingress"]
+        same_namespace = [peer["podSelector"] for peer in rule["from"] if set(peer) == {"podSelector"}]
+        assert any(_selected(selector, labels) for selector in same_namespace), service
+    postgres = named(manifests, "NetworkPolicy", "of-orderflow-postgresql")["spec"]["ingress"]
+    assert not any(_selected(peer["podSelector"], labels) for rule in postgres for peer in rule["from"])
+
+
+# --- scheduling ------------------------------------------------------------------------------------------------
+
+
+def _spread_by_default(deployment: Manifest) -> dict[str, Any]:
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    return {
+        "affinity": {
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "weight": 100,
+                        "podAffinityTerm": {
+                            "topologyKey": "kubernetes.io/hostname",
+                            "labelSelector": {"matchLabels": selector},
+                        },
+                    }
+                ]
+            }
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": selector},
+                "matchLabelKeys": ["pod-template-hash"],
+            }
+        ],
+    }
+
+
+def _scheduling(deployment: Manifest) -> dict[str, Any]:
+    spec = deployment["spec"]["template"]["spec"]
+    return {key: spec[key] for key in ("affinity", "topologySpreadConstraints") if key in spec}
+
+
+def _service_deployments(manifests: list[Manifest]) -> list[Manifest]:
+    return [d for d in of_kind(manifests, "Deployment") if "orderflow.io/service" in _pod_labels(d)]
+
+
+@pytest.mark.parametrize("case", ["default", "autoscaler", "observability", "operations"])
+def test_each_deployments_replicas_spread_over_nodes_by_default(matrix: dict[str, list[Manifest]], case: str) -> None:
+    deployments = _service_deployments(matrix[case])
+    components = {_pod_labels(d)["app.kubernetes.io/component"] for d in deployments}
+    assert set(SERVICES) <= components
+    assert {"autoscaler": "orders-consumer", "observability": "orders-relay"}.get(case, "orders") in components
+    for deployment in deployments:
+        # Its own selector, which its pods carry: a service's pods never repel its dedicated consumer's.
+        assert _scheduling(deployment) == _spread_by_default(deployment), deployment["metadata"]["name"]
+        assert _selected(deployment["spec"]["selector"], _pod_labels(deployment))
+    if case == "operations":
+        assert _scheduling(named(matrix[case], "Deployment", OPS)) == {}, "one idle pod: nothing to spread"
+
+
+def test_own_affinity_or_spread_constraints_replace_the_defaults_and_false_drops_them(helm: Helm) -> None:
+    zone = {"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}
+    pinned = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["orders"]}]}]
+            }
+        }
+    }
+    manifests = helm.template(
+        "--set-json",
+        f"defaults.topologySpreadConstraints={json.dumps([zone])}",
+        "--set-json",
+        f"services.orders.affinity={json.dumps(pinned)}",
+    )
+    for deployment in _service_deployments(manifests):
+        scheduling = _scheduling(deployment)
+        assert scheduling["topologySpreadConstraints"] == [zone]
+        orders = deployment["metadata"]["name"] == "of-orderflow-orders"
+        assert scheduling["affinity"] == (pinned if orders else _spread_by_default(deployment)["affinity"])
+    unspread = helm.template("--set", "defaults.topologySpread=false")
+    assert [_scheduling(d) for d in _service_deployments(unspread)] == [{}] * len(SERVICES)
+    own = helm.template(
+        "--set", "defaults.topologySpread=false", "--set-json", f"defaults.affinity={json.dumps(pinned)}"
+    )
+    assert all(_scheduling(d) == {"affinity": pinned} for d in _service_deployments(own))
 
 
 # --- helm test pods --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The local control plane: pinned versions, Strimzi's CRDs, plain objects, RBAC, and the CLI life cycle."""
+"""The bare control plane of the chart tests: pinned versions, Strimzi's CRDs, plain objects, RBAC."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack.cluster.build import ETCD, ETCD_VERSION, HELM, HELM_VERSION, KUBERNETES, KUBERNETES_VERSION, GoTool
+from devstack.cluster.build import GoTool
+from devstack.cluster.tools import ETCD, ETCD_VERSION, HELM, HELM_VERSION, KUBERNETES, KUBERNETES_VERSION
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import load_crds
 from devstack.cluster.strimzicrds import strimzi_crds_dir
@@ -167,25 +168,3 @@ async def test_async_client_reaches_the_api(kube_api: ControlPlane) -> None:
     async with kube_api.async_client() as client:
         response = await client.get("/readyz")
     assert response.text == "ok"
-
-
-def test_cli_up_detach_env_status_down(kube_api: ControlPlane, tmp_path: Path) -> None:
-    # A second control plane, driven like a developer would; `kube_api` only guarantees the binaries exist.
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        code = "from devstack.cluster.cli import app; app()"
-        argv = [sys.executable, "-c", code, *args, "--state-dir", str(tmp_path)]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=180, env=os.environ | {"COLUMNS": "200"})
-
-    try:
-        up = cli("up", "--detach", "--no-strimzi")
-        assert up.returncode == 0, up.stdout + up.stderr
-        env = cli("env")
-        assert env.stdout.strip() == f"export KUBECONFIG={tmp_path / 'kubeconfig'}"
-        status = cli("status")
-        assert status.returncode == 0, status.stdout
-        assert "/readyz ok" in status.stdout
-    finally:
-        down = cli("down")
-    assert "stopped" in down.stdout
-    assert cli("status").returncode == 1
-    assert cli("env").returncode == 1

@@ -1,12 +1,13 @@
-"""The cluster tier: a real single-node Kubernetes (`orderflow k8s up --node`), the four images built from the
-real Dockerfiles, and the platform installed from both charts, shared by the whole session.
+"""The cluster tier: the local kind cluster (`orderflow k8s up`: one control plane, two workers, kube-router
+enforcing NetworkPolicies, the Strimzi stand-in), the images built from the real Dockerfiles, and the platform
+installed from both charts on the chart's default Kafka path, shared by the whole session.
 
-`node` reuses a node that already runs on this machine (`orderflow k8s up --node --detach`, the fast loop) and
-leaves it running; otherwise it starts one in a temporary state dir, stops it at the end and fails the session's
-teardown when anything of it stays on the machine (mounts, links, iptables chains, sysctls). It needs root and
+`cluster` reuses a cluster that already runs on this machine (`orderflow k8s up`, the fast loop) and leaves it
+running; otherwise it makes one in a temporary state dir, deletes it at the end and fails the session's teardown
+when anything of it stays on the machine (mounts, bridges, iptables chains, kernel settings). It needs root and
 scripts/install-node.sh; without them the tier skips, and fails under CI=true (tests.support.infrastructure).
-The first session on a machine builds the Go tools and the base image (~25 minutes on 2 cores); its tests then
-get a longer timeout. Every install takes a namespace and a Kafka topic prefix of its own.
+The first session on a machine builds the Go tools, the node image and the base images; its tests then get a
+longer timeout. Every install takes a namespace of its own (and so a Kafka cluster of its own).
 """
 
 from __future__ import annotations
@@ -20,22 +21,22 @@ import pytest
 
 from devstack.cache import ToolMissing
 from devstack.cluster import host
-from devstack.cluster.build import NODE_TOOLS, BuildError, is_current, pause_binary
-from devstack.cluster.controlplane import ClusterError
-from devstack.cluster.host import NotRoot
-from devstack.cluster.node import Node, running_node, start
-from devstack.cluster.platform import Installed, InstallError, install, uninstall
-from devstack.images.base import rootfs_tar
-from devstack.images.engine import ImageError
-from tests.cluster.kube import Images, build_images, delete_topics, wait_reachable
+from devstack.cluster.build import BuildError, is_current
+from devstack.cluster.cli import FAILURES
+from devstack.cluster.cluster import Cluster, down, running, up
+from devstack.cluster.platform import Installed, InstallError, ensure_standin, install, uninstall
+from devstack.cluster.tools import CLUSTER_TOOLS
+from devstack.images.base import KIND_NODE
+from tests.cluster.kube import Images, build_images, wait_reachable
 from tests.support.infrastructure import unavailable
 
-_FAILURES = (ToolMissing, BuildError, ClusterError, NotRoot, ImageError, InstallError, OSError)
 COLD_TIMEOUT = 3600
+# The platform of most tests: the operations toolbox on (its pod runs `orderflow verify` inside the release).
+SETTINGS = {"operations.enabled": "true"}
 
 
 def _cold() -> bool:
-    return not (all(is_current(tool) for tool in NODE_TOOLS) and pause_binary().exists() and rootfs_tar().exists())
+    return not (all(is_current(tool) for tool in CLUSTER_TOOLS) and KIND_NODE.tar.exists())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,61 +48,62 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if os.geteuid() != 0:
-        unavailable("local Kubernetes node", "it needs root (containerd, kubelet, iptables)")
-    # The node's registry only when a test pushes to it (skaffold's `node` profile): it is one more Go build.
-    registry = any(item.get_closest_marker("skaffold") for item in request.session.items)
-    current = running_node()
-    if current is not None and current.running():
-        if registry and not current.registry:
-            current = start(current.state_dir, registry=True, log=lambda line: print(f"[node] {line}"))
+        unavailable("local kind cluster", "it needs root (dockerd, containerd, iptables)")
+    current = running()
+    if current is not None:
+        ensure_standin(current, log=lambda line: print(f"[cluster] {line}"))
         yield current
         return
-    state = tmp_path_factory.mktemp("node")
+    state = tmp_path_factory.mktemp("cluster")
+    log = lambda line: print(f"[cluster] {line}")  # noqa: E731
+    sysctls = host.read_sysctls()
     try:
-        started = start(state, registry=registry, log=lambda line: print(f"[node] {line}"))
-    except _FAILURES as error:
-        unavailable("local Kubernetes node", error)
-    sysctls = dict(started.sysctls)
+        made = up(state, workers=2, log=log)
+        ensure_standin(made, log)
+    except (*FAILURES, InstallError, OSError) as error:
+        down(state, log)
+        unavailable("local kind cluster", error)
     try:
-        yield started
+        yield made
     finally:
-        started.stop(log=lambda line: print(f"[node] {line}"))
-        left = host.leftovers([started.layout.state, started.layout.store], sysctls, host.system_docker_running())
-        assert not left, "the node left on the machine:\n" + "\n".join(left)
+        down(state, log)
+        left = host.leftovers(made.layout.store, sysctls)
+        assert not left, "the cluster left on the machine:\n" + "\n".join(left)
 
 
 @pytest.fixture(scope="session")
-def images(node: Node) -> Images:
+def images(cluster: Cluster) -> Images:
     try:
-        return build_images(node, "test")
-    except _FAILURES as error:
+        return build_images(cluster, "test")
+    except (*FAILURES, OSError) as error:
         unavailable("the orderflow images", error)
 
 
 @pytest.fixture(scope="session")
-def platform(node: Node, images: Images) -> Iterator[Installed]:
-    """The whole platform (operator + application) in a namespace and a topic prefix of its own."""
+def platform(cluster: Cluster, images: Images) -> Iterator[Installed]:
+    """The whole platform (operator + application, Strimzi path) in a namespace of its own."""
     namespace = f"of-{uuid.uuid4().hex[:6]}"
-    settings = {"kafka.topicPrefix": f"{namespace}."}
     try:
         installed = install(
-            node, namespace=namespace, release="of", tag=images.tag, build=False, settings=settings, log=print
+            cluster, namespace=namespace, release="of", tag=images.tag, build=False, settings=SETTINGS, log=print
         )
-    except _FAILURES as error:
-        node.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
+    except (*FAILURES, InstallError, OSError) as error:
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
         raise AssertionError(f"installing the platform failed: {error}") from error
     try:
-        wait_reachable(node, installed)
+        wait_reachable(cluster, installed)
         yield installed
     finally:
-        uninstall(node, installed)
-        node.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-        delete_topics(installed.bootstrap_servers, f"{namespace}.")
+        uninstall(cluster, installed)
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Also declared in pyproject.toml's markers; registered here so the tier runs under --strict-markers either way.
-    config.addinivalue_line("markers", "cluster: needs the local single-node Kubernetes (root; started by the fixture)")
-    config.addinivalue_line("markers", "skaffold: the skaffold dev loop on the node (`make test-skaffold`)")
+    config.addinivalue_line("markers", "cluster: needs the local kind cluster (root; started by the fixture)")
+    config.addinivalue_line("markers", "skaffold: the skaffold dev loop on the cluster (`make test-skaffold`)")
+
+
+__all__ = ["BuildError", "ToolMissing"]

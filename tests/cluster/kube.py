@@ -1,12 +1,14 @@
-"""Helpers of the cluster tier: images, Services reached through kube-proxy, pods, and the orderflow CLI.
+"""Helpers of the cluster tier: images, Services reached from the machine, pods, and the orderflow CLI.
 
-The machine is the node, so a Service's cluster IP answers from here through kube-proxy's rules (no
-port-forward, which would pin one pod and die with it during a rolling update).
+From the machine only what the chart exposes answers: the orders API (`exposed: true`) on its cluster IP, routed
+through the control plane's kube-proxy (no port-forward, which would pin one pod and die with it during a rolling
+update). Inventory, payments, PostgreSQL and Kafka admit only pods of the release (the chart's NetworkPolicies,
+enforced by kube-router), so what needs them runs inside the release: `orderflow` in the operations toolbox pod
+(`operations.enabled`, its `kubectl exec` is the on-call way in).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -17,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
-from devstack.cluster.build import KUBERNETES
-from devstack.cluster.node import Node
+from devstack.cluster.cluster import Cluster
 from devstack.cluster.platform import Installed
+from devstack.cluster.tools import KUBERNETES
 from devstack.images import app_images
 from orderflow.demo import DEMO_STOCK, SKUS
 
@@ -35,23 +36,23 @@ class Images:
     build_seconds: float
 
 
-def build_images(node: Node, tag: str) -> Images:
-    started = time.monotonic()
-    refs = app_images.build_all(node.engine, tag, log=print, logs=node.layout.logs)
+def build_images(cluster: Cluster, tag: str) -> Images:
+    began = time.monotonic()
+    refs = app_images.build_all(cluster.engine, tag, log=print, logs=cluster.logs)
     support = app_images.build_all(
-        node.engine, app_images.POSTGRES_TAG, log=print, logs=node.layout.logs, images=(app_images.POSTGRES,)
+        cluster.engine, app_images.POSTGRES_TAG, log=print, logs=cluster.logs, images=(app_images.POSTGRES,)
     )
-    node.engine.load([*refs, *support])
-    return Images(tag, tuple(refs), time.monotonic() - started)
+    cluster.load([*refs, *support])
+    return Images(tag, tuple(refs), time.monotonic() - began)
 
 
-def kubectl_json(node: Node, *args: str) -> Any:
-    return json.loads(node.kubectl(*args, "-o", "json"))
+def kubectl_json(cluster: Cluster, *args: str) -> Any:
+    return json.loads(cluster.kubectl(*args, "-o", "json"))
 
 
-def service_url(node: Node, installed: Installed, service: str) -> str:
-    svc = kubectl_json(node, "-n", installed.namespace, "get", "service", f"{installed.fullname}-{service}")
-    return f"http://{svc['spec']['clusterIP']}:8000"
+def service_url(cluster: Cluster, installed: Installed, service: str, port: int = 8000) -> str:
+    svc = kubectl_json(cluster, "-n", installed.namespace, "get", "service", f"{installed.fullname}-{service}")
+    return f"http://{svc['spec']['clusterIP']}:{port}"
 
 
 def answers(url: str) -> bool:
@@ -61,45 +62,37 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_reachable(node: Node, installed: Installed) -> None:
-    """Until every Service answers through kube-proxy: `helm --wait` saw the pods Ready, and kube-proxy
-    programs a new Service's rules a moment later."""
-    for service in ("orders", "inventory", "payments"):
-        url = service_url(node, installed, service)
-        try:
-            # A pod replaced by the test before (or restarted) is back within a few probe periods; 180 s covers a
-            # restart's back-off on a busy machine, and a Service still silent then shows why (_why_not).
-            what = f"{url} (the {service} Service) answering"
-            wait_for(lambda url=url: answers(url), what, timeout=180, interval=0.5)
-        except AssertionError as error:
-            raise AssertionError(f"{error}\n{_why_not(node, installed, service, url)}") from None
-
-
-def _why_not(node: Node, installed: Installed, service: str, url: str) -> str:
-    """What a failure needs to be understood: the pods, recent warnings, the service's log tail, its /readyz."""
-    namespace, deployment = installed.namespace, f"deploy/{installed.fullname}-{service}"
+def wait_reachable(cluster: Cluster, installed: Installed) -> None:
+    """Until every service Deployment is Available and the orders Service answers the machine: `helm --wait`
+    saw the pods Ready, and kube-proxy programs a new Service's rules a moment later."""
+    deployments = [f"deploy/{installed.fullname}-{s}" for s in app_images.SERVICES]
+    cluster.kubectl("-n", installed.namespace, "wait", "--for=condition=Available", *deployments, "--timeout=180s")
+    url = service_url(cluster, installed, "orders")
     try:
-        readyz = httpx.get(f"{url}/readyz", timeout=5, trust_env=False)
-        probe = f"{readyz.status_code} {readyz.text[:500]}"
-    except httpx.TransportError as error:
-        probe = repr(error)
+        wait_for(lambda: answers(url), f"{url} (the orders Service) answering", timeout=180, interval=0.5)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{why_not(cluster, installed, 'orders')}") from None
+
+
+def why_not(cluster: Cluster, installed: Installed, service: str) -> str:
+    """What a failure needs to be understood: the pods, recent warnings, the service's log tail."""
+    namespace, deployment = installed.namespace, f"deploy/{installed.fullname}-{service}"
     parts = [
-        node.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False),
-        node.kubectl("-n", namespace, "get", "events", "--field-selector", "type=Warning", check=False)[-3000:],
-        log_tail(node, namespace, deployment, 30),
-        f"GET {url}/readyz: {probe}",
+        cluster.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False),
+        cluster.kubectl("-n", namespace, "get", "events", "--field-selector", "type=Warning", check=False)[-3000:],
+        log_tail(cluster, namespace, deployment, 30),
     ]
     return "\n".join(parts)
 
 
-def log_tail(node: Node, namespace: str, deployment: str, lines: int) -> str:
-    """The last `lines` log lines of every container of `deployment`, at most 4000 characters of them."""
-    return node.kubectl("-n", namespace, "logs", deployment, "--all-containers", f"--tail={lines}", check=False)[-4000:]
+def log_tail(cluster: Cluster, namespace: str, workload: str, lines: int) -> str:
+    """The last `lines` log lines of every container of `workload`, at most 4000 characters of them."""
+    return cluster.kubectl("-n", namespace, "logs", workload, "--all-containers", f"--tail={lines}", check=False)[-4000:]
 
 
-def pods(node: Node, namespace: str, selector: str = "") -> list[dict[str, Any]]:
+def pods(cluster: Cluster, namespace: str, selector: str = "") -> list[dict[str, Any]]:
     args = ["-n", namespace, "get", "pods", *(["-l", selector] if selector else [])]
-    items: list[dict[str, Any]] = kubectl_json(node, *args)["items"]
+    items: list[dict[str, Any]] = kubectl_json(cluster, *args)["items"]
     return items
 
 
@@ -108,9 +101,18 @@ def ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def exec_in(node: Node, namespace: str, pod: str, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    kubectl = [str(KUBERNETES.binary("kubectl")), f"--kubeconfig={node.kubeconfig}", "-n", namespace, "exec", pod]
-    return subprocess.run([*kubectl, "--", *argv], capture_output=True, text=True, timeout=60, check=check)
+def exec_in(
+    cluster: Cluster, namespace: str, target: str, *argv: str, check: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`kubectl exec` into a pod (or `deploy/<name>`)."""
+    kubectl = [str(KUBERNETES.binary("kubectl")), f"--kubeconfig={cluster.kubeconfig}", "-n", namespace, "exec", target]
+    return subprocess.run([*kubectl, "--", *argv], capture_output=True, text=True, timeout=timeout, check=check)
+
+
+def ops(cluster: Cluster, installed: Installed, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`orderflow ARGS` in the release's operations toolbox, as a person on call runs it."""
+    target = f"deploy/{installed.fullname}-ops"
+    return exec_in(cluster, installed.namespace, target, "orderflow", *argv, timeout=timeout)
 
 
 def wait_for(check: Any, what: str, timeout: float = 180.0, interval: float = 1.0) -> Any:
@@ -141,42 +143,80 @@ def finish_load(load: subprocess.Popen[str], timeout: float = 600) -> dict[str, 
     return summary
 
 
+def seed(cluster: Cluster, installed: Installed) -> None:
+    """Demo stock for every SKU `orderflow load` orders, from inside the release."""
+    done = ops(cluster, installed, "seed")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# Stock conserved for the SKUs `orderflow load` orders (helm test's own SKUs start elsewhere, so --initial-stock
+# would not hold for them): run by the toolbox's interpreter, which reaches inventory.
+STOCK_CHECK = f"""
+import os, httpx
+for sku in {list(SKUS)!r}:
+    stock = httpx.get(os.environ["ORDERFLOW_INVENTORY_URL"] + "/stock/" + sku, timeout=10).json()
+    assert stock["available"] + stock["reserved"] == {DEMO_STOCK}, stock
+print("stock conserved")
+"""
+
+
 @dataclass(frozen=True)
 class Verified:
     orders: int
     output: str
 
 
-def verify(node: Node, installed: Installed) -> Verified:
+def verify(cluster: Cluster, installed: Installed) -> Verified:
     """`orderflow verify` (every order terminal, net charge = total or 0, reserved = what confirmed orders hold)
-    on the three Services, and stock conserved for the SKUs `orderflow load` orders (helm test's own SKUs
-    start elsewhere, so --initial-stock would not hold for them)."""
-    wait_reachable(node, installed)  # a pod just replaced is Ready a moment before kube-proxy routes to it
-    urls = {s: service_url(node, installed, s) for s in ("orders", "inventory", "payments")}
-    args = ["--orders-url", urls["orders"], "--inventory-url", urls["inventory"], "--payments-url", urls["payments"]]
-    done = orderflow("verify", *args)
+    in the release's toolbox, and stock conserved for the SKUs `orderflow load` orders."""
+    done = ops(cluster, installed, "verify")
     assert done.returncode == 0, f"orderflow verify failed:\n{done.stdout}{done.stderr}"
-    with httpx.Client(base_url=urls["inventory"], timeout=10, trust_env=False) as client:
-        for sku in SKUS:
-            stock = client.get(f"/stock/{sku}").json()
-            assert stock["available"] + stock["reserved"] == DEMO_STOCK, stock
+    target = f"deploy/{installed.fullname}-ops"
+    stock = exec_in(cluster, installed.namespace, target, "python3", "-c", STOCK_CHECK)
+    assert stock.returncode == 0, stock.stdout + stock.stderr
     found = re.search(r"^(\d+) orders", done.stdout, re.M)
     assert found is not None, done.stdout
     return Verified(int(found.group(1)), done.stdout.strip())
 
 
-def delete_topics(bootstrap_servers: str, prefix: str) -> None:
-    async def run() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-        await admin.start()
-        try:
-            ours = [t for t in await admin.list_topics() if t.startswith(prefix)]
-            if ours:
-                await admin.delete_topics(ours)
-        finally:
-            await admin.close()
-
+# Sends records as the service whose pod runs it, with that service's KafkaUser: the only way in for a test, as
+# the listener admits pods of the release alone. Reads [[key, value, [[header, value], ...]], ...] (base64) on stdin.
+PRODUCE = """
+import asyncio, base64, json, sys
+from aiokafka import AIOKafkaProducer
+from eventkit.settings import KafkaSettings
+def raw(text):
+    return base64.b64decode(text)
+async def main(topic, records):
+    settings = KafkaSettings()
+    producer = AIOKafkaProducer(**settings.client_options())
+    await producer.start()
     try:
-        asyncio.run(run())
-    except Exception as error:  # the broker may be gone with the node already
-        print(f"topics of {prefix} not deleted: {error!r}")
+        for key, value, headers in records:
+            await producer.send_and_wait(
+                settings.topic(topic), raw(value), key=raw(key), headers=[(h, raw(v)) for h, v in headers]
+            )
+    finally:
+        await producer.stop()
+asyncio.run(main(sys.argv[1], json.load(sys.stdin)))
+"""
+
+
+def produce_as(
+    cluster: Cluster,
+    installed: Installed,
+    service: str,
+    topic: str,
+    records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]],
+) -> None:
+    """Records on `topic` (a catalog name: the release's prefix is added) sent by `service`'s pod as itself."""
+    import base64
+
+    def text(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    payload = json.dumps([[text(k), text(v), [[h, text(x)] for h, x in hs]] for k, v, hs in records])
+    kubectl = [str(KUBERNETES.binary("kubectl")), f"--kubeconfig={cluster.kubeconfig}", "-n", installed.namespace]
+    argv = [*kubectl, "exec", "-i", f"deploy/{installed.fullname}-{service}", "--", "python", "-c", PRODUCE, topic]
+    done = subprocess.run(argv, input=payload, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -1,4 +1,4 @@
-"""compose.yaml for Docker-only users, run for real on the node's Docker engine: `docker compose up --build
+"""compose.yaml for Docker-only users, run for real on the local engine's Docker daemon (the one under the kind cluster): `docker compose up --build
 --wait` (Kafka in KRaft mode, PostgreSQL, topics, migrations, the three services, healthchecks), then
 `orderflow seed` and `orderflow load` against the published ports, then `docker compose down -v`.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devstack import compose
-from devstack.cluster.node import Node
+from devstack.cluster.cluster import Cluster
 from devstack.processes import free_port
 from tests.cluster.kube import orderflow
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _compose(node: Node, env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def _compose(cluster: Cluster, env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     argv = ["/usr/bin/docker", "compose", "-f", str(REPO / "compose.yaml"), *args]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     assert done.returncode == 0, f"docker compose {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
@@ -34,20 +34,20 @@ def _compose(node: Node, env: dict[str, str], *args: str, timeout: float = 900) 
 
 
 @pytest.fixture(scope="module")
-def stack(node: Node) -> Iterator[dict[str, str]]:
-    engine = node.engine
+def stack(cluster: Cluster) -> Iterator[dict[str, str]]:
+    engine = cluster.engine
     compose.install_plugin(engine)
     ports = {name: str(free_port()) for name in ("ORDERS_PORT", "INVENTORY_PORT", "PAYMENTS_PORT", "KAFKA_HOST_PORT")}
     env = {
         **engine.env(),
-        **compose.ensure_images(engine, node.layout.logs),
+        **compose.ensure_images(engine, cluster.logs),
         **ports,
         "COMPOSE_PROJECT_NAME": f"orderflow-{uuid.uuid4().hex[:6]}",
         "ORDERFLOW_TAG": "compose",
         "KAFKA_PARTITIONS": "6",
     }
     try:
-        _compose(node, env, "up", "--detach", "--build", "--wait", "--wait-timeout", "600")
+        _compose(cluster, env, "up", "--detach", "--build", "--wait", "--wait-timeout", "600")
         yield env
     finally:
         subprocess.run(
@@ -59,10 +59,10 @@ def stack(node: Node) -> Iterator[dict[str, str]]:
         )
 
 
-def test_compose_brings_up_the_platform_and_confirms_orders(node: Node, stack: dict[str, str]) -> None:
-    listed = _compose(node, stack, "ps", "--all", "--format", "json").stdout
+def test_compose_brings_up_the_platform_and_confirms_orders(cluster: Cluster, stack: dict[str, str]) -> None:
+    listed = _compose(cluster, stack, "ps", "--all", "--format", "json").stdout
     containers = [json.loads(line) for line in listed.splitlines() if line.strip()]
-    print(_compose(node, stack, "ps", "--all").stdout)
+    print(_compose(cluster, stack, "ps", "--all").stdout)
     state = {c["Service"]: (c["State"], c.get("Health", ""), c.get("ExitCode")) for c in containers}
     for service in ("kafka", "postgres", "orders", "inventory", "payments"):
         assert state[service][:2] == ("running", "healthy"), state

@@ -1,8 +1,8 @@
-"""Traces in Jaeger, metrics in Prometheus and alerts, on the real node: the chart's bundled OpenTelemetry
+"""Traces in Jaeger, metrics in Prometheus and alerts, on the kind cluster: the chart's bundled OpenTelemetry
 Collector, Jaeger v2 and Prometheus 3 (k8s/observability-values.yaml, images of their Go builds), fed by the
 services' pods. The services export to the collector only, so every trace found in Jaeger went through it.
 
-One install of its own (namespace, topic prefix, an operator watching only it, inventory under a
+One install of its own (namespace and Kafka cluster, an operator watching only it, inventory under a
 ConsumerScaler), orders placed through the orders Service, then:
 - Jaeger's query API holds ONE trace per order, with the orders, inventory and payments spans, each consumer
   span a child of the producer span of the record it handled (the parent travels in the Kafka headers);
@@ -12,10 +12,7 @@ ConsumerScaler), orders placed through the orders Service, then:
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -24,20 +21,20 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from devstack.cluster.node import Node
+from devstack.cluster.cluster import Cluster
 from devstack.cluster.platform import Installed, install, uninstall
 from eventkit.envelope import new_event, to_record
 from eventkit.events import OrderLine, OrderPlaced
-from orderflow.demo import SKUS, seed_demo_stock
+from orderflow.demo import SKUS
 from tests.cluster.kube import (
-    ORDERFLOW,
     Images,
-    delete_topics,
     finish_load,
     kubectl_json,
     log_tail,
+    ops,
+    produce_as,
+    seed,
     service_url,
     start_load,
     wait_for,
@@ -52,16 +49,16 @@ _LINE = OrderLine(sku=SKUS[0], quantity=1, unit_price=Decimal("1"))
 
 
 @pytest.fixture(scope="module")
-def observed(node: Node, images: Images) -> Iterator[Installed]:
+def observed(cluster: Cluster, images: Images) -> Iterator[Installed]:
     namespace = f"obs-{uuid.uuid4().hex[:6]}"
     settings = {
-        "kafka.topicPrefix": f"{namespace}.",
+        "operations.enabled": "true",
         "services.inventory.autoscaler.enabled": "true",
         "observability.prometheus.serviceDownFor": "20s",  # not the default 2m: the test waits for it
     }
     try:
         installed = install(
-            node,
+            cluster,
             namespace=namespace,
             release="obs",
             tag=images.tag,
@@ -71,42 +68,41 @@ def observed(node: Node, images: Images) -> Iterator[Installed]:
             log=print,
         )
     except Exception:
-        node.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
         raise
     try:
-        wait_reachable(node, installed)
-        seed_demo_stock(service_url(node, installed, "inventory"))
+        wait_reachable(cluster, installed)
+        seed(cluster, installed)
         yield installed
     finally:
-        uninstall(node, installed)
-        node.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-        delete_topics(installed.bootstrap_servers, f"{namespace}.")
+        uninstall(cluster, installed)
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
-def _url(node: Node, installed: Installed, component: str, port: int) -> str:
-    svc = kubectl_json(node, "-n", installed.namespace, "get", "service", f"{installed.fullname}-{component}")
+def _url(cluster: Cluster, installed: Installed, component: str, port: int) -> str:
+    svc = kubectl_json(cluster, "-n", installed.namespace, "get", "service", f"{installed.fullname}-{component}")
     return f"http://{svc['spec']['clusterIP']}:{port}"
 
 
 @pytest.fixture(scope="module")
-def jaeger(node: Node, observed: Installed) -> httpx.Client:
-    return httpx.Client(base_url=_url(node, observed, "jaeger", 16686), timeout=10, trust_env=False)
+def jaeger(cluster: Cluster, observed: Installed) -> httpx.Client:
+    return httpx.Client(base_url=_url(cluster, observed, "jaeger", 16686), timeout=10, trust_env=False)
 
 
 @pytest.fixture(scope="module")
-def prometheus(node: Node, observed: Installed) -> httpx.Client:
-    return httpx.Client(base_url=_url(node, observed, "prometheus", 9090), timeout=10, trust_env=False)
+def prometheus(cluster: Cluster, observed: Installed) -> httpx.Client:
+    return httpx.Client(base_url=_url(cluster, observed, "prometheus", 9090), timeout=10, trust_env=False)
 
 
 @pytest.fixture(scope="module")
-def orders(node: Node, observed: Installed) -> httpx.Client:
-    return httpx.Client(base_url=service_url(node, observed, "orders"), timeout=40, trust_env=False)
+def orders(cluster: Cluster, observed: Installed) -> httpx.Client:
+    return httpx.Client(base_url=service_url(cluster, observed, "orders"), timeout=40, trust_env=False)
 
 
 @pytest.fixture(scope="module")
-def loaded(node: Node, observed: Installed) -> dict[str, Any]:
+def loaded(cluster: Cluster, observed: Installed) -> dict[str, Any]:
     """A load run through the orders Service: confirmed and cancelled orders, every service busy."""
-    summary = finish_load(start_load(service_url(node, observed, "orders"), 200, 20, seed=11))
+    summary = finish_load(start_load(service_url(cluster, observed, "orders"), 200, 20, seed=11))
     print(f"load: {summary}")
     assert summary["confirmed"] > 0, summary
     assert summary["cancelled"] > 0, summary
@@ -114,7 +110,7 @@ def loaded(node: Node, observed: Installed) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(node: Node, observed: Installed, jaeger: httpx.Client, orders: httpx.Client) -> None:
+def pipeline(cluster: Cluster, observed: Installed, jaeger: httpx.Client, orders: httpx.Client) -> None:
     """Until the trace pipeline runs end to end: the services, the collector and Jaeger start together, and
     spans exported before the next hop answers may be retried for a while. One order's spans from all three
     services reaching Jaeger is the progress waited on. A hop drops what it cannot deliver, so each try places
@@ -129,16 +125,16 @@ def pipeline(node: Node, observed: Installed, jaeger: httpx.Client, orders: http
         wait_for(arrived, "one order's spans from every service in Jaeger", 300, interval=5)
     except AssertionError as error:
         held = _summary(_traces(jaeger, placed[-1]))
-        raise AssertionError(f"{error}; Jaeger holds of the last: {held}\n{_hops(node, observed)}") from None
+        raise AssertionError(f"{error}; Jaeger holds of the last: {held}\n{_hops(cluster, observed)}") from None
 
 
-def _hops(node: Node, installed: Installed) -> str:
+def _hops(cluster: Cluster, installed: Installed) -> str:
     """Each hop of the trace pipeline as a failure needs it: the pods, and the log tails of orders, the collector
     and Jaeger (an export refused or retried shows there)."""
     namespace = installed.namespace
-    parts = [node.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False)]
+    parts = [cluster.kubectl("-n", namespace, "get", "pods", "-o", "wide", check=False)]
     for component in ("orders", "otel-collector", "jaeger"):
-        tail = log_tail(node, namespace, f"deploy/{installed.fullname}-{component}", 40)
+        tail = log_tail(cluster, namespace, f"deploy/{installed.fullname}-{component}", 40)
         parts.append(f"--- {component}:\n{tail}")
     return "\n".join(parts)
 
@@ -247,16 +243,16 @@ def test_an_order_is_one_trace_in_jaeger_across_the_three_services(
         print(f"  {service_of[sid]:<9} {span['operationName']}")
 
 
-def test_the_services_export_through_the_collector(node: Node, observed: Installed) -> None:
+def test_the_services_export_through_the_collector(cluster: Cluster, observed: Installed) -> None:
     collector = f"{observed.fullname}-otel-collector"
     for service in SERVICES:
-        deployment = kubectl_json(node, "-n", observed.namespace, "get", "deployment", f"{observed.fullname}-{service}")
+        deployment = kubectl_json(cluster, "-n", observed.namespace, "get", "deployment", f"{observed.fullname}-{service}")
         [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == service]
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{collector}:4317", env
-    state = kubectl_json(node, "-n", observed.namespace, "get", "deployment", collector)
+    state = kubectl_json(cluster, "-n", observed.namespace, "get", "deployment", collector)
     assert state["status"].get("readyReplicas") == 1, state["status"]
-    config = kubectl_json(node, "-n", observed.namespace, "get", "configmap", collector)["data"]["config.yaml"]
+    config = kubectl_json(cluster, "-n", observed.namespace, "get", "configmap", collector)["data"]["config.yaml"]
     assert "otlp/jaeger" in config, "the collector forwards to the bundled Jaeger"
 
 
@@ -267,18 +263,9 @@ def _query(prometheus: httpx.Client, expr: str) -> list[dict[str, Any]]:
     return result
 
 
-def _dead_letter_garbage(installed: Installed) -> None:
+def _dead_letter_garbage(cluster: Cluster, installed: Installed) -> None:
     """A record with no CloudEvents headers on the orders topic: inventory and payments dead-letter it."""
-
-    async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=installed.bootstrap_servers)
-        await producer.start()
-        try:
-            await producer.send_and_wait(f"{installed.namespace}.orders", b"{not json", key=b"garbage")
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
+    produce_as(cluster, installed, "orders", "orders", [(b"garbage", b"{not json", [])])
 
 
 def _firing(prometheus: httpx.Client, alert: str, **labels: str) -> dict[str, Any] | None:
@@ -293,8 +280,10 @@ def _firing(prometheus: httpx.Client, alert: str, **labels: str) -> dict[str, An
     )
 
 
-def test_dead_letters_fire_their_alert(observed: Installed, prometheus: httpx.Client, loaded: dict[str, Any]) -> None:
-    _dead_letter_garbage(observed)
+def test_dead_letters_fire_their_alert(
+    cluster: Cluster, observed: Installed, prometheus: httpx.Client, loaded: dict[str, Any]
+) -> None:
+    _dead_letter_garbage(cluster, observed)
     alert = wait_for(
         lambda: _firing(prometheus, "OrderflowDeadLetters", namespace=observed.namespace),
         "OrderflowDeadLetters firing",
@@ -344,7 +333,7 @@ def test_every_dashboard_panel_reads_data_from_prometheus(
 
 
 # After the alert test: its dead letters would make that alert fire before the test's own garbage does.
-def _send_poisoned_order(installed: Installed, trace_id: str) -> str:
+def _send_poisoned_order(cluster: Cluster, installed: Installed, trace_id: str) -> str:
     """A well-formed CloudEvent `OrderPlaced` whose data fails validation (no lines), sent inside trace `trace_id`
     as a producing service would: both consumers dead-letter it at once. Its event id."""
     event = new_event(
@@ -352,20 +341,8 @@ def _send_poisoned_order(installed: Installed, trace_id: str) -> str:
         source="tests/cluster",
     )
     record = to_record(event, extra_headers=[("traceparent", f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01".encode())])
-    data = json.loads(record.value)
-
-    async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=installed.bootstrap_servers)
-        await producer.start()
-        try:
-            value = json.dumps({**data, "items": []}).encode()
-            await producer.send_and_wait(
-                f"{installed.namespace}.orders", value, key=record.key, headers=list(record.headers)
-            )
-        finally:
-            await producer.stop()
-
-    asyncio.run(send())
+    value = json.dumps({**json.loads(record.value), "items": []}).encode()
+    produce_as(cluster, installed, "orders", "orders", [(record.key, value, list(record.headers))])
     return event.id
 
 
@@ -385,23 +362,17 @@ def _dead_letter_sends(jaeger: httpx.Client, trace_id: str, dlq: str) -> dict[st
 
 
 def test_a_dead_letter_and_its_replay_stay_in_the_trace_of_the_original_send(
-    observed: Installed, jaeger: httpx.Client, pipeline: None
+    cluster: Cluster, observed: Installed, jaeger: httpx.Client, pipeline: None
 ) -> None:
     """A record that cannot be parsed gets no process span, but each consumer's send to the DLQ continues the
     trace the record carried; the replay (through each group's retry topic) dead-letters it again, in that
     same trace."""
     trace_id = uuid.uuid4().hex
-    dlq = f"{observed.namespace}.orders.dlq"
-    event_id = _send_poisoned_order(observed, trace_id)
+    dlq = "orders.dlq"
+    event_id = _send_poisoned_order(cluster, observed, trace_id)
     once = {"inventory": 1, "payments": 1}
     wait_for(lambda: _dead_letter_sends(jaeger, trace_id, dlq) == once, f"both dead-letter sends in {trace_id}", 120)
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": observed.bootstrap_servers,
-        "ORDERFLOW_KAFKA_NAMESPACE": f"{observed.namespace}.",
-    }
-    argv = [str(ORDERFLOW), "dlq", "replay", "--topic", "orders", "--event-id", event_id]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    done = ops(cluster, observed, "dlq", "replay", "--topic", "orders", "--event-id", event_id)  # as on call
     assert done.returncode == 0, done.stdout + done.stderr
     assert "replayed 2 records" in done.stdout, done.stdout  # one per group that dead-lettered it
     twice = {"inventory": 2, "payments": 2}
@@ -409,10 +380,10 @@ def test_a_dead_letter_and_its_replay_stay_in_the_trace_of_the_original_send(
     print(f"trace {trace_id}: {twice} sends to {dlq}, before and after `orderflow dlq replay`")
 
 
-def test_a_service_with_no_pod_fires_service_down(node: Node, observed: Installed, prometheus: httpx.Client) -> None:
+def test_a_service_with_no_pod_fires_service_down(cluster: Cluster, observed: Installed, prometheus: httpx.Client) -> None:
     deployment = f"deployment/{observed.fullname}-payments"
     service = f"{observed.fullname}-payments"
-    node.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=0")
+    cluster.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=0")
     try:
         alert = wait_for(
             lambda: _firing(prometheus, "OrderflowServiceDown", namespace=observed.namespace, service=service),
@@ -424,5 +395,5 @@ def test_a_service_with_no_pod_fires_service_down(node: Node, observed: Installe
         orders = f"{observed.fullname}-orders"
         assert not _firing(prometheus, "OrderflowServiceDown", namespace=observed.namespace, service=orders)
     finally:
-        node.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=1")
-        node.kubectl("-n", observed.namespace, "rollout", "status", deployment, "--timeout=180s")
+        cluster.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=1")
+        cluster.kubectl("-n", observed.namespace, "rollout", "status", deployment, "--timeout=180s")

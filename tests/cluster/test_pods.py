@@ -1,4 +1,4 @@
-"""Pod-level behaviour of the platform on the real node, with load running: the restricted profile holds in
+"""Pod-level behaviour of the platform on the real cluster, with load running: the restricted profile holds in
 the running pods, readiness takes a pod out of its Service, a consumer pod deleted mid-flow is replaced and its
 orders finish, and a rolling update (`helm upgrade` to a new image tag) loses no order and doubles none."""
 
@@ -10,10 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.cluster.node import Node
+from devstack.cluster.cluster import Cluster
 from devstack.cluster.platform import APP_CHART, Installed, helm, helm_upgrade_argv
 from devstack.images import app_images
-from orderflow.demo import seed_demo_stock
 from tests.cluster.kube import (
     Images,
     exec_in,
@@ -21,6 +20,7 @@ from tests.cluster.kube import (
     kubectl_json,
     pods,
     ready,
+    seed,
     service_url,
     start_load,
     verify,
@@ -31,19 +31,19 @@ from tests.cluster.kube import (
 pytestmark = [pytest.mark.cluster]
 
 
-def _pod(node: Node, installed: Installed, component: str) -> str:
+def _pod(cluster: Cluster, installed: Installed, component: str) -> str:
     names = [
         str(p["metadata"]["name"])
-        for p in pods(node, installed.namespace, f"app.kubernetes.io/component={component}")
+        for p in pods(cluster, installed.namespace, f"app.kubernetes.io/component={component}")
         if p["status"]["phase"] == "Running" and not p["metadata"].get("deletionTimestamp")
     ]
     assert len(names) == 1, f"{component}: {names}"
     return names[0]
 
 
-def _status(node: Node, installed: Installed, pod: str, *argv: str) -> dict[str, str]:
+def _status(cluster: Cluster, installed: Installed, pod: str, *argv: str) -> dict[str, str]:
     """Fields of /proc/1/status of the container's main process, read inside it."""
-    done = exec_in(node, installed.namespace, pod, *argv, check=True)
+    done = exec_in(cluster, installed.namespace, pod, *argv, check=True)
     return dict(line.split(":\t", 1) for line in done.stdout.splitlines() if ":\t" in line)
 
 
@@ -58,34 +58,34 @@ def _status(node: Node, installed: Installed, pod: str, *argv: str) -> dict[str,
     ],
 )
 def test_running_pods_are_non_root_without_capabilities_on_a_read_only_root(
-    node: Node, platform: Installed, component: str, uid: str, read: list[str], write: list[str]
+    cluster: Cluster, platform: Installed, component: str, uid: str, read: list[str], write: list[str]
 ) -> None:
-    pod = _pod(node, platform, component)
-    status = _status(node, platform, pod, *read)
+    pod = _pod(cluster, platform, component)
+    status = _status(cluster, platform, pod, *read)
     assert status["Uid"].split()[:2] == [uid, uid]
     assert status["Gid"].split()[0] == uid
     assert status["CapEff"].strip() == "0000000000000000"
     assert status["NoNewPrivs"].strip() == "1"
     assert status["Seccomp"].strip() == "2", "RuntimeDefault seccomp filter"
-    assert exec_in(node, platform.namespace, pod, "id", "-u").stdout.strip() == uid
-    denied = exec_in(node, platform.namespace, pod, *write)
+    assert exec_in(cluster, platform.namespace, pod, "id", "-u").stdout.strip() == uid
+    denied = exec_in(cluster, platform.namespace, pod, *write)
     assert denied.returncode != 0
     assert "Read-only file system" in denied.stderr
 
 
-def test_the_operator_pods_are_restricted_too(node: Node, platform: Installed) -> None:
-    operator_pods = [p for p in pods(node, platform.namespace, "app.kubernetes.io/name=orderflow-operator") if ready(p)]
+def test_the_operator_pods_are_restricted_too(cluster: Cluster, platform: Installed) -> None:
+    operator_pods = [p for p in pods(cluster, platform.namespace, "app.kubernetes.io/name=orderflow-operator") if ready(p)]
     assert len(operator_pods) == 2
     pod = operator_pods[0]["metadata"]["name"]
-    status = _status(node, platform, pod, "cat", "/proc/1/status")
+    status = _status(cluster, platform, pod, "cat", "/proc/1/status")
     assert status["Uid"].split()[0] == "10001"
     assert status["CapEff"].strip() == "0000000000000000"
-    assert "Read-only file system" in exec_in(node, platform.namespace, pod, "python", "-c", "open('/x','w')").stderr
+    assert "Read-only file system" in exec_in(cluster, platform.namespace, pod, "python", "-c", "open('/x','w')").stderr
 
 
-def _ready_endpoints(node: Node, installed: Installed, service: str) -> list[str]:
+def _ready_endpoints(cluster: Cluster, installed: Installed, service: str) -> list[str]:
     slices = kubectl_json(
-        node,
+        cluster,
         "-n",
         installed.namespace,
         "get",
@@ -110,77 +110,77 @@ def _refused(url: str) -> bool:
     return False
 
 
-def test_readiness_takes_a_pod_out_of_its_service_and_back(node: Node, platform: Installed) -> None:
-    url = service_url(node, platform, "orders")
+def test_readiness_takes_a_pod_out_of_its_service_and_back(cluster: Cluster, platform: Installed) -> None:
+    url = service_url(cluster, platform, "orders")
     ns, postgres = platform.namespace, f"{platform.fullname}-postgresql"
     assert httpx.get(f"{url}/readyz", timeout=5, trust_env=False).status_code == 200
-    node.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=0")
+    cluster.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=0")
     try:
         # The database is gone: /readyz fails, the kubelet marks the pod unready, the Service stops routing to it.
-        wait_for(lambda: not _ready_endpoints(node, platform, "orders"), "orders leaving its Service", timeout=120)
+        wait_for(lambda: not _ready_endpoints(cluster, platform, "orders"), "orders leaving its Service", timeout=120)
         # kube-proxy then rejects connections to the Service (no ready endpoint), within its sync period.
         wait_for(lambda: _refused(f"{url}/orders?limit=1"), "the Service refusing connections", timeout=60)
-        assert _pod(node, platform, "orders"), "the pod still runs: it is only out of rotation"
+        assert _pod(cluster, platform, "orders"), "the pod still runs: it is only out of rotation"
     finally:
-        node.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=1")
-    wait_for(lambda: _ready_endpoints(node, platform, "orders"), "orders back in its Service", timeout=240)
-    wait_for(lambda: len(_ready_endpoints(node, platform, "inventory")) == 1, "inventory back", timeout=240)
-    wait_for(lambda: len(_ready_endpoints(node, platform, "payments")) == 1, "payments back", timeout=240)
+        cluster.kubectl("-n", ns, "scale", f"statefulset/{postgres}", "--replicas=1")
+    wait_for(lambda: _ready_endpoints(cluster, platform, "orders"), "orders back in its Service", timeout=240)
+    wait_for(lambda: len(_ready_endpoints(cluster, platform, "inventory")) == 1, "inventory back", timeout=240)
+    wait_for(lambda: len(_ready_endpoints(cluster, platform, "payments")) == 1, "payments back", timeout=240)
     # Ready endpoints are back; kube-proxy reprograms each Service a moment later (a cold CI run met the next
     # test's first request to inventory refused).
-    wait_reachable(node, platform)
+    wait_reachable(cluster, platform)
     assert httpx.get(f"{url}/orders?limit=1", timeout=10, trust_env=False).status_code == 200
 
 
 @pytest.mark.parametrize("consumer", ["inventory", "payments"])
 def test_a_consumer_pod_deleted_mid_flow_is_replaced_and_its_orders_finish(
-    node: Node, platform: Installed, consumer: str
+    cluster: Cluster, platform: Installed, consumer: str
 ) -> None:
-    seed_demo_stock(service_url(node, platform, "inventory"))
-    before = verify(node, platform).orders
-    victim = _pod(node, platform, consumer)
-    url = service_url(node, platform, "orders")
+    seed(cluster, platform)
+    before = verify(cluster, platform).orders
+    victim = _pod(cluster, platform, consumer)
+    url = service_url(cluster, platform, "orders")
     placed = _posts_answered(url)
     load = start_load(url, count=200, rate=15, seed=11)
     _wait_posts(url, placed + 30)  # orders in flight on every partition
-    node.kubectl("-n", platform.namespace, "delete", "pod", victim, "--wait=false")
+    cluster.kubectl("-n", platform.namespace, "delete", "pod", victim, "--wait=false")
     summary = finish_load(load)
-    assert _pod(node, platform, consumer) != victim, "the Deployment replaced it"
+    assert _pod(cluster, platform, consumer) != victim, "the Deployment replaced it"
     assert (summary["accepted"], summary["pending"]) == (200, 0)
     assert summary["confirmed"] + summary["cancelled"] == 200
-    assert verify(node, platform).orders == before + 200, "no order lost or doubled"
+    assert verify(cluster, platform).orders == before + 200, "no order lost or doubled"
 
 
 def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
-    node: Node, platform: Installed, images: Images, capsys: pytest.CaptureFixture[str]
+    cluster: Cluster, platform: Installed, images: Images, capsys: pytest.CaptureFixture[str]
 ) -> None:
     new_tag = f"{images.tag}-rollout"
     refs = []
     for spec in app_images.IMAGES:
-        node.engine.docker("tag", spec.ref(images.tag), spec.ref(new_tag))
+        cluster.engine.docker("tag", spec.ref(images.tag), spec.ref(new_tag))
         refs.append(spec.ref(new_tag))
-    node.engine.load(refs)
-    seed_demo_stock(service_url(node, platform, "inventory"))
-    orders_before = verify(node, platform).orders
-    before = {p["metadata"]["name"] for p in pods(node, platform.namespace, "orderflow.io/service")}
-    url = service_url(node, platform, "orders")
+    cluster.load(refs)
+    seed(cluster, platform)
+    orders_before = verify(cluster, platform).orders
+    before = {p["metadata"]["name"] for p in pods(cluster, platform.namespace, "orderflow.io/service")}
+    url = service_url(cluster, platform, "orders")
     placed = _posts_answered(url)
     load = start_load(url, count=600, rate=12, seed=23)
     _wait_posts(url, placed + 30)  # the upgrade starts with orders in flight
     started = time.monotonic()
     settings = {**platform.settings, "defaults.image.tag": new_tag}
     helm(
-        node,
+        cluster,
         *helm_upgrade_argv(platform.release, APP_CHART, platform.namespace, values=platform.values, settings=settings),
     )
     upgraded = time.monotonic() - started
     summary = finish_load(load)
     # helm --wait returns once the new pods are Ready; an old one may still be terminating (preStop, drain).
-    after = wait_for(lambda: _replacements(node, platform, before), "every old service pod gone", timeout=180)
+    after = wait_for(lambda: _replacements(cluster, platform, before), "every old service pod gone", timeout=180)
     assert {c["image"] for p in after for c in p["spec"]["containers"]} == {
         f"orderflow-{s}:{new_tag}" for s in app_images.SERVICES
     }
-    checked = verify(node, platform)
+    checked = verify(cluster, platform)
     with capsys.disabled():
         print(f"\nrolling update in {upgraded:.0f}s during load: {summary}\norderflow verify: {checked.output}")
     assert (summary["accepted"], summary["pending"]) == (600, 0)
@@ -188,9 +188,9 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     assert checked.orders == orders_before + 600, "no order lost or doubled"
 
 
-def _replacements(node: Node, platform: Installed, old: set[str]) -> list[dict[str, Any]] | None:
+def _replacements(cluster: Cluster, platform: Installed, old: set[str]) -> list[dict[str, Any]] | None:
     """The service pods, once none of `old` is left."""
-    current = pods(node, platform.namespace, "orderflow.io/service")
+    current = pods(cluster, platform.namespace, "orderflow.io/service")
     return None if old & {p["metadata"]["name"] for p in current} else current
 
 

@@ -1,7 +1,7 @@
 """From empty caches, the Go builds run in the background while the Python tiers run.
 
-The apiserver and cluster tiers need Go tools (Kubernetes, etcd, helm, Prometheus, the node's tools, Compose,
-the collector, Jaeger): about 45 minutes of builds on 2 cores, which used to start only when the first of those
+The apiserver and cluster tiers need Go tools (Kubernetes, etcd, helm, Prometheus, kind and what its node image
+is made of, Compose, the collector, Jaeger): about 45 minutes of builds on 2 cores, which used to start only when the first of those
 tests asked for them, while nothing else ran. This plugin puts those two tiers last and, when a tool they need
 is missing and Python tiers run too (something to overlap with), starts one niced process at collection that
 builds them in the order the tiers ask for them, one tool at a time. A fixture that needs a tool goes through
@@ -24,28 +24,15 @@ from pathlib import Path
 import pytest
 
 from devstack.cache import ToolMissing
-from devstack.cluster.build import (
-    BUILDX,
-    COMPOSE,
-    CONTROL_PLANE_TOOLS,
-    COREDNS,
-    CRICTL,
-    JAEGER,
-    OTELCOL,
-    PROMETHEUS,
-    BuildError,
-    GoTool,
-    cache_root,
-    ensure_tools,
-    is_current,
-)
+from devstack.cluster.build import BuildError, GoTool, cache_root, ensure_tools, is_current
+from devstack.cluster.tools import CLUSTER_TOOLS, COMPOSE, CONTROL_PLANE_TOOLS, JAEGER, OTELCOL, PROMETHEUS
 
 TESTS = Path(__file__).resolve().parents[1]
 # What each tier needs, in the order its tests ask for it (test_alert_rules, first of the apiserver tier, runs
 # promtool).
 NEEDS: dict[str, tuple[GoTool, ...]] = {
     "apiserver": (*CONTROL_PLANE_TOOLS, PROMETHEUS),
-    "cluster": (*CONTROL_PLANE_TOOLS, PROMETHEUS, CRICTL, COREDNS, BUILDX, COMPOSE, OTELCOL, JAEGER),
+    "cluster": (*CONTROL_PLANE_TOOLS, PROMETHEUS, *CLUSTER_TOOLS, COMPOSE, OTELCOL, JAEGER),
 }
 _PROCESS = pytest.StashKey[subprocess.Popen[bytes]]()
 

@@ -90,6 +90,32 @@ Write on a topic (KIP-679).
 {{ include "orderflow.kafka.acl" (dict "type" "topic" "name" (include "orderflow.kafka.topic" (dict "root" $root "name" $flow.topic)) "operations" (list "Describe" "Write")) }}
 {{- end -}}
 
+{{/*
+The ACLs of the operations KafkaUser (Args: root): exactly what `orderflow dlq list`, `orderflow dlq replay` and
+`orderflow lag` send (orderflow/dlq.py, orderflow/lag.py, eventkit/offsets.py), for every topic of the topology:
+- its dead-letter topic: Describe + Read. `dlq list` reads it from the beginning to the end offsets with a
+  consumer without a group (manual assignment, nothing committed): metadata and offsets need Describe, fetches
+  Read; no group right.
+- its first retry topic: Describe + Write. `dlq replay` sends each dead letter to <original topic>.retry.1 for
+  the group that failed it; an idempotent producer needs only Write on a topic, no IdempotentWrite (KIP-679).
+- its other retry topics and the topic itself: Describe. `lag` lists their partitions and log start/end
+  offsets (Metadata, ListOffsets) and the group's commits in them (OffsetFetch); it reads no record.
+And every service's consumer group: Describe, for `lag` (FindCoordinator, OffsetFetch); never Read, so it
+cannot commit offsets or join a group. No Create, Delete, Alter or cluster rights.
+*/}}
+{{- define "orderflow.kafka.opsAcls" -}}
+{{- $root := .root -}}
+{{- range $service, $flow := include "orderflow.kafka.topology" $root | fromYaml }}
+{{- $failure := include "orderflow.kafka.failureTopics" (dict "root" $root "name" $flow.topic) | fromYaml }}
+{{ include "orderflow.kafka.acl" (dict "type" "group" "name" (include "orderflow.kafka.topic" (dict "root" $root "name" $service)) "operations" (list "Describe")) }}
+{{ include "orderflow.kafka.acl" (dict "type" "topic" "name" (include "orderflow.kafka.topic" (dict "root" $root "name" $flow.topic)) "operations" (list "Describe")) }}
+{{- range $index, $retry := $failure.retry }}
+{{ include "orderflow.kafka.acl" (dict "type" "topic" "name" $retry "operations" (eq $index 0 | ternary (list "Describe" "Write") (list "Describe"))) }}
+{{- end }}
+{{ include "orderflow.kafka.acl" (dict "type" "topic" "name" $failure.dlq "operations" (list "Describe" "Read")) }}
+{{- end }}
+{{- end -}}
+
 {{- define "orderflow.kafka.userName" -}}
 {{- include "orderflow.componentName" (dict "root" .root "suffix" .name) -}}
 {{- end -}}

@@ -1,4 +1,4 @@
-{{/* Pod spec pieces of the services: environment, probes, migrations init container, volumes. */}}
+{{/* Pod spec pieces of the services: environment, probes, migrations init container, volumes, scheduling. */}}
 
 {{/* Environment of a service container. Args: root, name, svc (merged values), role (service|consumer|relay). */}}
 {{- define "orderflow.service.env" -}}
@@ -118,17 +118,9 @@ spec:
       securityContext:
         {{- include "orderflow.containerSecurityContext" . | nindent 8 }}
       volumeMounts:
-        - {name: tmp, mountPath: /tmp}
-        {{- if include "orderflow.kafka.caVolume" . }}
-        - name: kafka-ca
-          mountPath: {{ include "orderflow.kafka.caMountPath" . }}
-          readOnly: true
-        {{- end }}
+        {{- include "orderflow.pod.volumeMounts" . | nindent 8 }}
   volumes:
-    - name: tmp
-      emptyDir:
-        sizeLimit: 64Mi
-    {{- include "orderflow.kafka.caVolume" . | nindent 4 }}
+    {{- include "orderflow.pod.volumes" . | nindent 4 }}
   {{- with $svc.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -137,12 +129,68 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $svc.affinity }}
-  affinity:
-    {{- toYaml . | nindent 4 }}
+  {{- with include "orderflow.pod.spread" . }}
+  {{- . | trim | nindent 2 }}
   {{- end }}
-  {{- with $svc.topologySpreadConstraints }}
-  topologySpreadConstraints:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
+{{- end -}}
+
+{{/*
+The writable /tmp of a read-only root filesystem and the CA of the Kafka brokers, if any: the volume mounts of a
+Kafka client container (a service's, the operations pod's). Args: root.
+*/}}
+{{- define "orderflow.pod.volumeMounts" -}}
+- {name: tmp, mountPath: /tmp}
+{{- if include "orderflow.kafka.caVolume" . }}
+- name: kafka-ca
+  mountPath: {{ include "orderflow.kafka.caMountPath" . }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The volumes behind orderflow.pod.volumeMounts. Args: root. */}}
+{{- define "orderflow.pod.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- with include "orderflow.kafka.caVolume" . }}
+{{ . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+`affinity` and `topologySpreadConstraints` of a Deployment's pods. Args: root, svc, component (the Deployment's
+own, whose selector labels the terms match). With svc.topologySpread (the default) the replicas spread over
+nodes: a ScheduleAnyway constraint on kubernetes.io/hostname counting only the pods of the same rollout
+(pod-template-hash: a rolling update's old pods do not skew the new ones), and a preferred podAntiAffinity that
+the scheduler also weighs where the constraint is already met. Neither ever keeps a pod from being scheduled
+(one node, or more replicas than nodes). A user's own `affinity` or `topologySpreadConstraints` replaces the
+respective default.
+*/}}
+{{- define "orderflow.pod.spread" -}}
+{{- $selector := include "orderflow.selectorLabels" (dict "root" .root "component" .component) | fromYaml -}}
+{{- $affinity := .svc.affinity -}}
+{{- $constraints := .svc.topologySpreadConstraints -}}
+{{- if .svc.topologySpread -}}
+{{- if not $affinity -}}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" $selector) -}}
+{{- $affinity = dict "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list (dict "weight" 100 "podAffinityTerm" $term))) -}}
+{{- end -}}
+{{- if not $constraints -}}
+{{- $constraints = list (dict
+  "maxSkew" 1
+  "topologyKey" "kubernetes.io/hostname"
+  "whenUnsatisfiable" "ScheduleAnyway"
+  "labelSelector" (dict "matchLabels" $selector)
+  "matchLabelKeys" (list "pod-template-hash")
+) -}}
+{{- end -}}
+{{- end -}}
+{{- with $affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $constraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}

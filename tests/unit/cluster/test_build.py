@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.cluster import build
+from devstack.cluster import build, tools
 
 KUBERNETES_GO_MOD = """module k8s.io/kubernetes
 
@@ -38,8 +38,8 @@ def test_every_tool_shares_one_module_and_build_cache(cache: Path) -> None:
     assert env["GOPATH"] == str(cache / "go" / "path")
     assert env["CGO_ENABLED"] == "0"
     assert env["GOTOOLCHAIN"] == "local"
-    assert build.KUBERNETES.bin_dir == cache / "kubernetes-v1.37.2" / "bin"
-    assert build.CRICTL.binary("crictl") == cache / "cri-tools-v1.37.0" / "bin" / "crictl"
+    assert tools.KUBERNETES.bin_dir == cache / "kubernetes-v1.37.2" / "bin"
+    assert tools.CRICTL.binary("crictl") == cache / "cri-tools-v1.37.0" / "bin" / "crictl"
 
 
 def test_staging_modules_map_to_their_published_tags() -> None:
@@ -77,20 +77,21 @@ require github.com/spf13/cobra v1.9.1
 def test_inherited_replaces_go_into_the_throwaway_module() -> None:
     tool = build.GoTool("t", "example.com/t", "v1.0.0", {"t": "example.com/t/cmd/t"}, replaces={"a/b v1": "a/b v2"})
     assert "\ta/b v1 => a/b v2\n" in build.go_mod_text(tool)
-    assert build.SKAFFOLD.inherit_replaces
-    assert build.SKAFFOLD.nosumdb, "sum.golang.org has no entry for skaffold v2.19.0"
-    assert build.KEDA.packages == {
+    assert tools.SKAFFOLD.inherit_replaces
+    assert tools.SKAFFOLD.nosumdb, "sum.golang.org has no entry for skaffold v2.19.0"
+    assert tools.KEDA.packages == {
         "keda": "github.com/kedacore/keda/v2/cmd/operator",
         "keda-adapter": "github.com/kedacore/keda/v2/cmd/adapter",
     }
 
 
-def test_the_six_kubernetes_binaries_are_one_build_with_version_stamps() -> None:
-    tool = build.kubernetes_tool(KUBERNETES_GO_MOD, "2026-10-01T00:00:00Z")
+def test_the_kubernetes_binaries_are_one_build_with_version_stamps() -> None:
+    tool = build.resolved_staging(tools.KUBERNETES, KUBERNETES_GO_MOD, "2026-10-01T00:00:00Z")
     argv = build.build_argv(tool, Path("/out"))
     assert argv[:2] == ["build", "-trimpath"]
     assert argv[argv.index("-o") + 1] == "/out/", "a folder: one binary per package"
-    assert argv[-6:] == [f"k8s.io/kubernetes/cmd/{name}" for name in build.KUBERNETES_COMMANDS]
+    assert argv[-7:] == [f"k8s.io/kubernetes/cmd/{name}" for name in tools.KUBERNETES.packages]
+    assert "kubeadm" in tools.KUBERNETES.packages, "kind's nodes run kubeadm"
     ldflags = argv[argv.index("-ldflags") + 1]
     assert "-X 'k8s.io/component-base/version.gitVersion=v1.37.2'" in ldflags
     assert "-X 'k8s.io/client-go/pkg/version.gitMinor=37'" in ldflags
@@ -100,14 +101,14 @@ def test_the_six_kubernetes_binaries_are_one_build_with_version_stamps() -> None
 
 
 def test_a_single_binary_tool_names_its_output_file() -> None:
-    argv = build.build_argv(build.BUILDX, Path("/out"))
+    argv = build.build_argv(tools.BUILDX, Path("/out"))
     assert argv[argv.index("-o") + 1] == "/out/docker-buildx"
     assert argv[-1] == "github.com/docker/buildx/cmd/buildx"
     assert "github.com/docker/buildx/version.Version=v0.38.2" in argv[argv.index("-ldflags") + 1]
 
 
 def test_a_binary_counts_only_with_the_stamp_of_its_pin_and_recipe() -> None:
-    tool = build.ETCD
+    tool = tools.ETCD
     assert not build.is_current(tool)
     tool.bin_dir.mkdir(parents=True)
     tool.binary("etcd").write_text("")
@@ -118,28 +119,37 @@ def test_a_binary_counts_only_with_the_stamp_of_its_pin_and_recipe() -> None:
     assert build.is_current(tool)
 
 
-def test_the_node_builds_what_the_control_plane_builds_and_more() -> None:
-    names = [{tool.name for tool in tools} for tools in (build.CONTROL_PLANE_TOOLS, build.NODE_TOOLS, build.ALL_TOOLS)]
-    assert names[0] <= names[1] <= names[2]
-    assert "registry" in names[2] - names[1], "the registry is optional"
+def test_the_cluster_builds_what_the_control_plane_builds_and_more() -> None:
+    plane = {t.name for t in tools.CONTROL_PLANE_TOOLS}
+    node = {t.name for t in tools.NODE_IMAGE_TOOLS}
+    cluster = {t.name for t in tools.CLUSTER_TOOLS}
+    assert {"kubernetes", "etcd"} <= node <= cluster
+    assert plane <= cluster
+    assert {"kind", "helm", "buildx"} <= cluster - node, "what runs on the machine, not in the node"
+
+
+def test_runc_alone_is_built_with_c_for_its_seccomp_filter() -> None:
+    assert [t.name for t in tools.CLUSTER_TOOLS if t.cgo] == ["runc"]
+    assert tools.RUNC.tags == ("seccomp",)
+    assert build.go_env({}, cgo=True)["CGO_ENABLED"] == "1"
 
 
 def test_pause_is_compiled_static_with_its_version() -> None:
-    argv = build.pause_argv(Path("/src/pause.c"), Path("/out/pause"))
+    argv = build.pause_argv(Path("/src/pause.c"), Path("/out/pause"), "v1.37.2")
     assert argv[:3] == ["gcc", "-Os", "-static"]
     assert "-DVERSION=v1.37.2" in argv
 
 
 def test_several_binaries_are_taken_from_where_go_build_writes_them() -> None:
     # `go build -o dir/` names each binary after its package's last element, not after our name for it.
-    assert build.built_name(build.KEDA, "keda") == "operator"
-    assert build.built_name(build.KEDA, "keda-adapter") == "adapter"
-    assert build.built_name(build.PROMETHEUS, "promtool") == "promtool"
-    assert build.built_name(build.COMPOSE, "docker-compose") == "docker-compose"
+    assert build.built_name(tools.KEDA, "keda") == "operator"
+    assert build.built_name(tools.KEDA, "keda-adapter") == "adapter"
+    assert build.built_name(tools.PROMETHEUS, "promtool") == "promtool"
+    assert build.built_name(tools.COMPOSE, "docker-compose") == "docker-compose"
 
 
 def test_the_collector_is_our_main_package_with_its_components_pinned() -> None:
-    tool = build.OTELCOL
+    tool = tools.OTELCOL
     module = build.go_mod_text(tool)
     assert "require go.opentelemetry.io/collector/otelcol v0.140.0" in module
     assert "\tgo.opentelemetry.io/collector/receiver/otlpreceiver v0.140.0" in module
@@ -161,9 +171,9 @@ def test_the_collector_is_our_main_package_with_its_components_pinned() -> None:
 
 
 def test_prometheus_keeps_only_the_kubernetes_service_discovery() -> None:
-    argv = build.build_argv(build.PROMETHEUS, Path("/out"))
+    argv = build.build_argv(tools.PROMETHEUS, Path("/out"))
     assert argv[argv.index("-tags") + 1] == "remove_all_sd,enable_kubernetes_sd"
-    assert "tags=remove_all_sd,enable_kubernetes_sd" in build.PROMETHEUS.stamp, "a change of tags rebuilds it"
+    assert "tags=remove_all_sd,enable_kubernetes_sd" in tools.PROMETHEUS.stamp, "a change of tags rebuilds it"
 
 
 FAKE_GO = """#!/bin/sh
