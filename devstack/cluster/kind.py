@@ -9,8 +9,8 @@ their cluster IPs: the service range is routed to the control-plane node, whose 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass

@@ -87,7 +87,9 @@ def why_not(cluster: Cluster, installed: Installed, service: str) -> str:
 
 def log_tail(cluster: Cluster, namespace: str, workload: str, lines: int) -> str:
     """The last `lines` log lines of every container of `workload`, at most 4000 characters of them."""
-    return cluster.kubectl("-n", namespace, "logs", workload, "--all-containers", f"--tail={lines}", check=False)[-4000:]
+    return cluster.kubectl("-n", namespace, "logs", workload, "--all-containers", f"--tail={lines}", check=False)[
+        -4000:
+    ]
 
 
 def pods(cluster: Cluster, namespace: str, selector: str = "") -> list[dict[str, Any]]:

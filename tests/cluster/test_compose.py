@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _compose(cluster: Cluster, env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def _compose(
+    cluster: Cluster, env: dict[str, str], *args: str, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     argv = ["/usr/bin/docker", "compose", "-f", str(REPO / "compose.yaml"), *args]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     assert done.returncode == 0, f"docker compose {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"

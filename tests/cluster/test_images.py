@@ -37,14 +37,18 @@ def expected(image: str) -> dict[str, bool]:
     if image == "orderflow-operator":
         return {name: name in ("eventkit", "kopf", "operators.scaler.handlers") for name in MODULES}
     if image == "orderflow-cli":  # the CLI's `scaler` commands import the operator's policy
-        return {name: name in ("eventkit", "fastapi", "kopf", "orderflow", "operators.scaler.handlers") for name in MODULES}
+        return {
+            name: name in ("eventkit", "fastapi", "kopf", "orderflow", "operators.scaler.handlers") for name in MODULES
+        }
     own = f"services.{image.removeprefix('orderflow-')}"
     return {name: name in ("eventkit", "fastapi", own) for name in MODULES}
 
 
 def contents(cluster: Cluster, ref: str) -> dict[str, Any]:
     # The image's own interpreter, from outside: its entry point would start a service.
-    done = cluster.engine.docker("run", "--rm", "--network=none", "--entrypoint", "/opt/venv/bin/python", ref, "-c", PROBE)
+    done = cluster.engine.docker(
+        "run", "--rm", "--network=none", "--entrypoint", "/opt/venv/bin/python", ref, "-c", PROBE
+    )
     result: dict[str, Any] = json.loads(done.stdout.decode())
     return result
 

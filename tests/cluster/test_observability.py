@@ -246,7 +246,9 @@ def test_an_order_is_one_trace_in_jaeger_across_the_three_services(
 def test_the_services_export_through_the_collector(cluster: Cluster, observed: Installed) -> None:
     collector = f"{observed.fullname}-otel-collector"
     for service in SERVICES:
-        deployment = kubectl_json(cluster, "-n", observed.namespace, "get", "deployment", f"{observed.fullname}-{service}")
+        deployment = kubectl_json(
+            cluster, "-n", observed.namespace, "get", "deployment", f"{observed.fullname}-{service}"
+        )
         [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == service]
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{collector}:4317", env
@@ -380,7 +382,9 @@ def test_a_dead_letter_and_its_replay_stay_in_the_trace_of_the_original_send(
     print(f"trace {trace_id}: {twice} sends to {dlq}, before and after `orderflow dlq replay`")
 
 
-def test_a_service_with_no_pod_fires_service_down(cluster: Cluster, observed: Installed, prometheus: httpx.Client) -> None:
+def test_a_service_with_no_pod_fires_service_down(
+    cluster: Cluster, observed: Installed, prometheus: httpx.Client
+) -> None:
     deployment = f"deployment/{observed.fullname}-payments"
     service = f"{observed.fullname}-payments"
     cluster.kubectl("-n", observed.namespace, "scale", deployment, "--replicas=0")

@@ -16,7 +16,7 @@ from devstack.cluster.platform import Installed, helm_test, install, uninstall
 from devstack.images import app_images
 from eventkit.settings import KafkaSettings
 from eventkit.topics import topic_plan
-from tests.cluster.kube import Images, exec_in, kubectl_json, log_tail, pods, ready
+from tests.cluster.kube import Images, exec_in, kubectl_json, pods, ready
 
 pytestmark = [pytest.mark.cluster]
 
@@ -54,10 +54,14 @@ def test_every_strimzi_resource_is_ready(cluster: Cluster, platform: Installed) 
     not_ready = [
         f"{k['kind']}/{k['metadata']['name']}: {k.get('status')}"
         for k in kinds
-        if not any(c["type"] == "Ready" and c["status"] == "True" for c in (k.get("status") or {}).get("conditions", []))
+        if not any(
+            c["type"] == "Ready" and c["status"] == "True" for c in (k.get("status") or {}).get("conditions", [])
+        )
     ]
     assert not_ready == []
-    cluster.kubectl("-n", platform.namespace, "wait", "--for=condition=Ready", f"kafka/{platform.kafka}", "--timeout=10s")
+    cluster.kubectl(
+        "-n", platform.namespace, "wait", "--for=condition=Ready", f"kafka/{platform.kafka}", "--timeout=10s"
+    )
     pool = kubectl_json(cluster, "-n", platform.namespace, "get", "kafkanodepool")["items"][0]
     assert pool["status"]["nodeIds"] == [0]
     assert pool["status"]["roles"] == ["broker", "controller"]
@@ -77,7 +81,9 @@ def test_the_services_log_in_over_sasl_ssl_with_scram(cluster: Cluster, platform
         env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
         assert env["KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-512"
-        assert env["KAFKA_BOOTSTRAP_SERVERS"]["value"] == f"{platform.kafka}-kafka-bootstrap.{platform.namespace}.svc:9093"
+        assert (
+            env["KAFKA_BOOTSTRAP_SERVERS"]["value"] == f"{platform.kafka}-kafka-bootstrap.{platform.namespace}.svc:9093"
+        )
         assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"{platform.fullname}-{service}"
         logs = cluster.kubectl("-n", platform.namespace, "logs", f"deploy/{platform.fullname}-{service}")
         bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]["value"]
@@ -87,7 +93,6 @@ def test_the_services_log_in_over_sasl_ssl_with_scram(cluster: Cluster, platform
     # The broker's own account: no login failed on the SCRAM listener.
     audit = cluster.kubectl("-n", platform.namespace, "logs", broker, "--tail=-1", check=False)
     assert "Failed authentication" not in audit, audit[-2000:]
-
 
 
 def test_helm_test_confirms_an_order_and_compensates_a_declined_one(cluster: Cluster, platform: Installed) -> None:

@@ -74,7 +74,9 @@ def test_running_pods_are_non_root_without_capabilities_on_a_read_only_root(
 
 
 def test_the_operator_pods_are_restricted_too(cluster: Cluster, platform: Installed) -> None:
-    operator_pods = [p for p in pods(cluster, platform.namespace, "app.kubernetes.io/name=orderflow-operator") if ready(p)]
+    operator_pods = [
+        p for p in pods(cluster, platform.namespace, "app.kubernetes.io/name=orderflow-operator") if ready(p)
+    ]
     assert len(operator_pods) == 2
     pod = operator_pods[0]["metadata"]["name"]
     status = _status(cluster, platform, pod, "cat", "/proc/1/status")

@@ -44,7 +44,9 @@ LOAD = Trace("scale-test", "5 pods' worth/s for 60 s", 60, lambda t: 5.0, load_e
 @pytest.fixture(scope="module")
 def scaled(cluster: Cluster, images: Images) -> Iterator[tuple[str, str]]:
     """A namespace with our operator serving it, and the broker's address; the consumer image loaded."""
-    cluster.load(app_images.build_all(cluster.engine, "local", log=print, logs=cluster.logs, images=(workload.CONSUMER,)))
+    cluster.load(
+        app_images.build_all(cluster.engine, "local", log=print, logs=cluster.logs, images=(workload.CONSUMER,))
+    )
     bootstrap = ensure_broker(cluster).bootstrap_servers
     namespace = f"sc-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("apply", "-f", "-", input=json.dumps(namespace_manifest(namespace)))
@@ -54,7 +56,9 @@ def scaled(cluster: Cluster, images: Images) -> Iterator[tuple[str, str]]:
         yield namespace, bootstrap
     finally:
         # While the operator runs: it removes its finalizer, or the namespace would never finish terminating.
-        cluster.kubectl("-n", namespace, "delete", "consumerscaler", "--all", "--wait=true", "--timeout=60s", check=False)
+        cluster.kubectl(
+            "-n", namespace, "delete", "consumerscaler", "--all", "--wait=true", "--timeout=60s", check=False
+        )
         helm(cluster, "uninstall", release, "--namespace", namespace, "--wait", "--ignore-not-found")
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
         delete_topics(bootstrap, f"{namespace}.")

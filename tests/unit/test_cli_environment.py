@@ -86,3 +86,25 @@ def test_lag_counts_the_retry_topics_the_services_have(calls: list[tuple[Any, ..
         ("inventory", "orders", "orders.retry.1"),
         ("inventory", "orders", "orders.retry.1", "orders.retry.2", "orders.retry.3"),
     ]
+
+
+def test_order_reads_the_orders_api_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    asked: list[str] = []
+
+    def get(url: str, **_: Any) -> httpx.Response:
+        asked.append(url)
+        known = url.endswith("/orders/o-1")
+        body = {"order_id": "o-1", "status": "CONFIRMED"} if known else {"detail": "not found"}
+        return httpx.Response(200 if known else 404, json=body, request=httpx.Request("GET", url))
+
+    monkeypatch.setattr(httpx, "get", get)
+    env = {"ORDERFLOW_ORDERS_URL": "http://orders.shop:8000"}
+    found = CliRunner().invoke(app, ["order", "o-1"], env=env)
+    assert found.exit_code == 0, found.output
+    assert '"status": "CONFIRMED"' in found.output
+    missing = CliRunner().invoke(app, ["order", "o-2"], env=env)
+    assert missing.exit_code == 1
+    assert "no order o-2 at http://orders.shop:8000" in missing.output
+    assert asked == ["http://orders.shop:8000/orders/o-1", "http://orders.shop:8000/orders/o-2"]

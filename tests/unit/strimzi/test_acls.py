@@ -110,8 +110,10 @@ binding_sets = st.sets(bindings, max_size=12)
 def test_the_changes_make_kafkas_set_exactly_the_declared_one(want: set[Binding], have: set[Binding]) -> None:
     to_create, to_delete = acls.changes(want, have)
     assert (have - to_delete) | to_create == want
-    assert to_create <= want and not to_create & have  # never recreates what exists
-    assert to_delete <= have and not to_delete & want  # never deletes what is declared
+    assert to_create <= want
+    assert not to_create & have  # never recreates what exists
+    assert to_delete <= have
+    assert not to_delete & want  # never deletes what is declared
 
 
 @given(want=binding_sets, have=binding_sets)

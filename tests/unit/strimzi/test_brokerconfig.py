@@ -7,6 +7,7 @@ points a PEM keystore and truststore at files; every other property is Strimzi's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -19,7 +20,13 @@ from devstack.strimzi.brokerconfig import Node
 C, N = "orderflow-kafka", "orderflow"
 POD = "orderflow-kafka-dual-role-0"
 OWN = f"{POD}.orderflow-kafka-kafka-brokers.orderflow.svc"
-SCRAM = {"name": "scram", "port": 9093, "type": "internal", "tls": True, "authentication": {"type": "scram-sha-512"}}
+SCRAM: Mapping[str, Any] = {
+    "name": "scram",
+    "port": 9093,
+    "type": "internal",
+    "tls": True,
+    "authentication": {"type": "scram-sha-512"},
+}
 SIMPLE = {"type": "simple"}
 DUAL = Node(0, POD, ("controller", "broker"))
 
@@ -27,7 +34,7 @@ DUAL = Node(0, POD, ("controller", "broker"))
 def config(
     node: Node = DUAL,
     voters: list[Node] | None = None,
-    listeners: list[dict[str, Any]] | None = None,
+    listeners: list[Mapping[str, Any]] | None = None,
     authorization: dict[str, Any] | None = SIMPLE,
     user: dict[str, Any] | None = None,
 ) -> dict[str, str]:
@@ -91,7 +98,8 @@ def test_the_example_node_has_every_property_strimzi_writes_for_it() -> None:
 
 
 def test_the_example_node_has_nothing_strimzi_leaves_to_kafka() -> None:
-    """§1.6 "Not set by Strimzi": no ACL means no access, the default principal builder makes mTLS principals full DNs."""
+    """§1.6 "Not set by Strimzi": no ACL means no access; the default principal builder makes mTLS principals
+    full DNs."""
     found = config()
     for key in ("allow.everyone.if.no.acl.found", "principal.builder.class", "auto.create.topics.enable"):
         assert key not in found
@@ -213,7 +221,7 @@ def test_a_listeners_protocol_follows_its_tls_and_authentication(listener: dict[
 
 
 def test_every_listener_is_in_the_protocol_map_listeners_and_advertised_listeners_in_order() -> None:
-    listeners = [
+    listeners: list[Mapping[str, Any]] = [
         SCRAM,
         {"name": "plain", "port": 9092, "type": "internal"},
         {"name": "tls", "port": 9094, "type": "internal", "tls": True, "authentication": {"type": "tls"}},

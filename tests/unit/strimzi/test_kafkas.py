@@ -36,7 +36,7 @@ def test_an_id_that_would_start_with_a_dash_is_drawn_again(monkeypatch: pytest.M
     dashed, fine = uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x00" + bytes(14) + b"\x01")
     assert base64.urlsafe_b64encode(dashed.bytes).startswith(b"-")
     draws: Iterator[uuid.UUID] = iter([dashed, dashed, fine])
-    monkeypatch.setattr(kafkas.uuid, "uuid4", lambda: next(draws))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(draws))  # the module kafkas draws from
     assert kafkas.new_cluster_id() == base64.urlsafe_b64encode(fine.bytes).decode().rstrip("=")
 
 
@@ -119,8 +119,8 @@ def test_node_id_invariants(pools: list[dict[str, Any]]) -> None:
     assert len(assigned) == len(set(assigned))
     # The new ids are the lowest ids nobody had.
     new = sorted(set(assigned) - before)
-    lowest_free = [i for i in itertools.count() if i not in before]
-    assert new == sorted(itertools.islice(lowest_free, len(new))) if new else True
+    lowest_free = (i for i in itertools.count() if i not in before)
+    assert new == list(itertools.islice(lowest_free, len(new)))
 
 
 @given(pools=clusters())

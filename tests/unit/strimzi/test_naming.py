@@ -1,4 +1,4 @@
-"""Strimzi's names, labels and DNS names for a Kafka cluster (/tmp/research/strimzi.md §1.1–§1.4, §1.6).
+"""Strimzi's names, labels and DNS names for a Kafka cluster (/tmp/research/strimzi.md §1.1 to §1.4, §1.6).
 
 The example throughout is Strimzi's: Kafka `C` in namespace `N` with one KafkaNodePool `P`, here the chart's
 names: Kafka `orderflow-kafka` in `orderflow`, pool `dual-role`.

@@ -1,10 +1,11 @@
-"""The Kubernetes objects of one Kafka cluster (/tmp/research/strimzi.md §1.1, §1.3–§1.5): Services,
+"""The Kubernetes objects of one Kafka cluster (/tmp/research/strimzi.md §1.1, §1.3 to §1.5): Services,
 NetworkPolicy, Secrets, per-node ConfigMaps, the brokers' StatefulSet (the stand-in's StrimziPodSet) and PDB."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from devstack.strimzi.brokerconfig import Node
 C, N, P = "orderflow-kafka", "orderflow", "dual-role"
 KAFKA: dict[str, Any] = {"kind": "Kafka", "metadata": {"name": C, "namespace": N, "uid": "k-uid"}}
 PEERS = [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "orderflow"}}}]
-SCRAM = {
+SCRAM: Mapping[str, Any] = {
     "name": "scram",
     "port": 9093,
     "type": "internal",
@@ -23,8 +24,8 @@ SCRAM = {
     "authentication": {"type": "scram-sha-512"},
     "networkPolicyPeers": PEERS,
 }
-PLAIN = {"name": "plain", "port": 9092, "type": "internal", "tls": False}
-EXTERNAL = {"name": "ext", "port": 9094, "type": "nodeport", "tls": True}
+PLAIN: Mapping[str, Any] = {"name": "plain", "port": 9092, "type": "internal", "tls": False}
+EXTERNAL: Mapping[str, Any] = {"name": "ext", "port": 9094, "type": "nodeport", "tls": True}
 
 
 def pool(
@@ -49,7 +50,7 @@ def nodes(pool_name: str, ids: list[int], roles: tuple[str, ...] = ("controller"
 
 
 def stateful_set(
-    pool_: dict[str, Any] | None = None, ids: list[int] | None = None, listeners: list[dict[str, Any]] | None = None
+    pool_: dict[str, Any] | None = None, ids: list[int] | None = None, listeners: list[Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
     pool_ = pool_ or pool()
     name = pool_["metadata"]["name"]
@@ -122,7 +123,7 @@ def test_a_secret_without_annotations_has_none() -> None:
 # Services
 
 
-def services(listeners: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def services(listeners: list[Mapping[str, Any]] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     bootstrap, brokers = resources.services(C, N, [SCRAM] if listeners is None else listeners, KAFKA)
     return bootstrap, brokers
 
@@ -183,7 +184,7 @@ def test_strimzis_older_port_names_are_used_for_plain_and_tls() -> None:
 
 
 def test_every_service_port_targets_a_container_port_of_the_same_number() -> None:
-    listeners = [SCRAM, PLAIN]
+    listeners: list[Mapping[str, Any]] = [SCRAM, PLAIN]
     container_ports = {p["name"]: p["containerPort"] for p in container(stateful_set(listeners=listeners))["ports"]}
     for service in services(listeners):
         for port in service["spec"]["ports"]:
@@ -203,13 +204,14 @@ def test_the_services_are_owned_by_the_kafka() -> None:
 # NetworkPolicy
 
 
-def network_policy(listeners: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def network_policy(listeners: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     return resources.network_policy(C, N, [SCRAM] if listeners is None else listeners, KAFKA)
 
 
 def rule_for(policy: dict[str, Any], port: int) -> dict[str, Any]:
     (rule,) = [r for r in policy["spec"]["ingress"] if r["ports"] == [{"port": port, "protocol": "TCP"}]]
-    return rule
+    found: dict[str, Any] = rule
+    return found
 
 
 BROKERS_PEER = {"podSelector": {"matchLabels": naming.selector_labels(C)}}
@@ -336,7 +338,8 @@ def test_the_files_the_broker_config_names_are_the_files_the_pod_mounts() -> Non
         assert volume["secretName"] == secret
         assert volume["items"] == [{"key": "ca.crt", "path": file}]
     assert mounts[f"{brokerconfig.DATA_ROOT}/data-0"] == "data-0"
-    assert brokerconfig.KEYSTORE.startswith("/tmp/") and mounts["/tmp"] == "tmp"
+    assert brokerconfig.KEYSTORE.startswith("/tmp/")
+    assert mounts["/tmp"] == "tmp"
     assert brokerconfig.KEYSTORE in container(sts)["command"][-1]
 
 

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from devstack.strimzi import status
@@ -70,7 +70,8 @@ def test_becoming_ready_after_failing_is_a_new_transition() -> None:
     before = previous(type="NotReady", status="True", reason="Creating", message="waiting", lastTransitionTime=OLD)
     found = status.ready(before)
     assert found["lastTransitionTime"] != OLD
-    assert "reason" not in found and "message" not in found
+    assert "reason" not in found
+    assert "message" not in found
 
 
 def test_a_topic_going_from_ready_to_failed_is_a_new_transition() -> None:
@@ -108,7 +109,8 @@ def test_a_previous_condition_without_a_time_gets_one() -> None:
 
 
 def test_no_status_or_no_conditions_is_a_first_transition() -> None:
-    for before in (None, {}, {"conditions": []}, {"conditions": None}):
+    empty: tuple[dict[str, Any] | None, ...] = (None, {}, {"conditions": []}, {"conditions": None})
+    for before in empty:
         assert TIME.fullmatch(status.ready(before)["lastTransitionTime"])
 
 
@@ -122,6 +124,13 @@ conditions = st.fixed_dictionaries(
 
 
 @given(before=st.one_of(st.none(), conditions), kind=kinds, state=statuses, reason=words, message=words)
+@example(  # unchanged, but the previous condition had no time: it gets one
+    before={"type": "NotReady", "status": "True", "reason": "Creating", "message": ""},
+    kind="NotReady",
+    state="True",
+    reason="Creating",
+    message="",
+)
 def test_the_transition_time_is_kept_exactly_when_type_and_status_are_unchanged(
     before: dict[str, Any] | None, kind: str, state: str, reason: str, message: str
 ) -> None:
