@@ -267,7 +267,6 @@ def resolved_staging(tool: GoTool, go_mod: str, released: str) -> GoTool:
     return dataclasses.replace(tool, ldflags_x=stamps, replaces=staging_replaces(go_mod, tool.version))
 
 
-
 def _build(go: _Go, tool: GoTool) -> None:
     src = go_dirs()["src"] / tool.name
     tool = _resolve(go, tool, src)

@@ -90,7 +90,6 @@ class Cluster:
         """Images of the engine into every node; those every node had already (kind copies only the others)."""
         return kind.load(self.layout, self.name, refs)
 
-
     def running(self) -> bool:
         found = self.nodes()
         return bool(found) and all(node.running for node in found)

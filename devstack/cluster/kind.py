@@ -154,7 +154,6 @@ def load(layout: Layout, name: str, refs: list[str]) -> set[str]:
     return set(ALREADY_PRESENT.findall(done.stderr + done.stdout))
 
 
-
 def export_logs(layout: Layout, name: str, into: Path) -> Path:
     run(layout, "export", "logs", str(into), "--name", name)
     return into

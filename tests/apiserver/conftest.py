@@ -21,10 +21,9 @@ import pytest
 from devstack.cache import ToolMissing
 from devstack.cluster.build import BuildError, is_current
 from devstack.cluster.controlplane import ControlPlane, start
+from devstack.cluster.crds import CrdError
 from devstack.cluster.daemons import DaemonError
 from devstack.cluster.tools import CONTROL_PLANE_TOOLS, ensure_binaries
-
-from devstack.cluster.crds import CrdError
 from tests.apiserver.helm import Helm
 from tests.support.infrastructure import unavailable
 

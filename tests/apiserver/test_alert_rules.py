@@ -13,7 +13,6 @@ import yaml
 from devstack.cache import ToolMissing
 from devstack.cluster.build import BuildError, ensure_tools
 from devstack.cluster.tools import PROMETHEUS
-
 from tests.apiserver.helm import CHART, Helm, named
 from tests.support.infrastructure import unavailable
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from devstack.cluster.build import GoTool
-from devstack.cluster.tools import ETCD, ETCD_VERSION, HELM, HELM_VERSION, KUBERNETES, KUBERNETES_VERSION
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import load_crds
 from devstack.cluster.strimzicrds import strimzi_crds_dir
+from devstack.cluster.tools import ETCD, ETCD_VERSION, HELM, HELM_VERSION, KUBERNETES, KUBERNETES_VERSION
 
 # The first session builds the binaries from source, which takes longer than the default per-test timeout.
 pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(1200)]

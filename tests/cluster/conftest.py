@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.cache import ToolMissing
 from devstack.cluster import host
-from devstack.cluster.build import BuildError, is_current
+from devstack.cluster.build import is_current
 from devstack.cluster.cli import FAILURES
 from devstack.cluster.cluster import Cluster, down, running, up
 from devstack.cluster.platform import Installed, InstallError, ensure_standin, install, uninstall
@@ -31,8 +30,15 @@ from tests.cluster.kube import Images, build_images, wait_reachable
 from tests.support.infrastructure import unavailable
 
 COLD_TIMEOUT = 3600
-# The platform of most tests: the operations toolbox on (its pod runs `orderflow verify` inside the release).
-SETTINGS = {"operations.enabled": "true"}
+# The platform of most tests: the operations toolbox on (its pod runs `orderflow verify` inside the release), and
+# inventory under a ConsumerScaler held at one replica, so that the chart's scaler KafkaUser exists (its ACLs are
+# tested) while pod tests still find one inventory pod.
+SETTINGS = {
+    "operations.enabled": "true",
+    "services.inventory.autoscaler.enabled": "true",
+    "services.inventory.autoscaler.minReplicas": "1",
+    "services.inventory.autoscaler.maxReplicas": "1",
+}
 
 
 def _cold() -> bool:
@@ -104,6 +110,3 @@ def pytest_configure(config: pytest.Config) -> None:
     # Also declared in pyproject.toml's markers; registered here so the tier runs under --strict-markers either way.
     config.addinivalue_line("markers", "cluster: needs the local kind cluster (root; started by the fixture)")
     config.addinivalue_line("markers", "skaffold: the skaffold dev loop on the cluster (`make test-skaffold`)")
-
-
-__all__ = ["BuildError", "ToolMissing"]

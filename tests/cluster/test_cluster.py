@@ -5,6 +5,7 @@ restricted Pod Security."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.cluster]
 def _cli(cluster: Cluster, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     code = "from devstack.cluster.cli import app; app()"
     argv = [sys.executable, "-c", code, *args, "--state-dir", str(cluster.layout.state)]
-    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -1,4 +1,4 @@
-"""compose.yaml for Docker-only users, run for real on the local engine's Docker daemon (the one under the kind cluster): `docker compose up --build
+"""compose.yaml for Docker-only users, run for real on the engine under the kind cluster: `docker compose up --build
 --wait` (Kafka in KRaft mode, PostgreSQL, topics, migrations, the three services, healthchecks), then
 `orderflow seed` and `orderflow load` against the published ports, then `docker compose down -v`.
 

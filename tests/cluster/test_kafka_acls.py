@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -52,6 +51,7 @@ async def describe(name):
     if code == 29:
         raise TopicAuthorizationFailedError()
 async def read(name):
+    await describe(name)  # no Describe, no metadata: the fetch would wait for it, never failing
     consumer = AIOKafkaConsumer(**options, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -161,14 +161,14 @@ MATRIX: dict[str, list[tuple[str, str, bool]]] = {
 
 
 @pytest.fixture(scope="module")
-def credentials(cluster: Cluster, platform: Installed) -> Iterator[dict[str, tuple[str, str]]]:
+def credentials(cluster: Cluster, platform: Installed) -> dict[str, tuple[str, str]]:
     """principal -> (KafkaUser name, password from its Secret)."""
     found = {}
     for principal in MATRIX:
         user = f"{platform.fullname}-{principal}"
         secret = kubectl_json(cluster, "-n", platform.namespace, "get", "secret", user)
         found[principal] = (user, base64.b64decode(secret["data"]["password"]).decode())
-    yield found
+    return found
 
 
 def test_every_kafka_user_may_do_its_job_and_nothing_else(

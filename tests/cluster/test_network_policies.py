@@ -1,8 +1,8 @@
 """The chart's NetworkPolicies, enforced by the cluster's CNI (kube-router), proven with real connections.
 
-Each cell of the matrix is a TCP connection attempted from a real pod to a Service: accepted (allowed) or never
-answered (dropped: the policy). A CNI that does not enforce policies accepts every one, so every "denied" cell
-would fail. The sources: a pod of another namespace, a pod of the release's namespace that is not the release's,
+Each cell of the matrix is a TCP connection attempted from a real pod to a Service: accepted (allowed), or refused
+or never answered (kube-router rejects what no policy admits; every target listens, so either is the policy's).
+A CNI that does not enforce policies accepts every one, so every "denied" cell would fail. The sources: a pod of another namespace, a pod of the release's namespace that is not the release's,
 each service's pod and the operations toolbox. The chart's rules: the orders API is public (`exposed: true`);
 inventory and payments admit the release's pods; PostgreSQL admits the services alone; the Kafka listener admits
 the release's pods (the Kafka CR's networkPolicyPeers, which Strimzi turns into its own policy); every service
@@ -23,7 +23,7 @@ from tests.cluster.kube import Images, exec_in, pods
 
 pytestmark = [pytest.mark.cluster]
 
-# Tries every target at once; prints {target: "open" | "dropped" | error}.
+# Tries every target at once; prints {target: "open" | "refused" | "silent" | error}.
 PROBE = """
 import concurrent.futures, json, socket, sys
 def attempt(target):
@@ -31,8 +31,10 @@ def attempt(target):
     try:
         socket.create_connection((host, int(port)), timeout=4).close()
         return "open"
+    except ConnectionRefusedError:
+        return "refused"
     except socket.timeout:
-        return "dropped"
+        return "silent"
     except OSError as error:
         return type(error).__name__
 targets = sys.argv[1:]
@@ -41,7 +43,8 @@ with concurrent.futures.ThreadPoolExecutor(len(targets)) as pool:
 """
 SOURCES = ("outsider", "stranger", "orders", "inventory", "payments", "ops")
 TARGETS = ("orders", "inventory", "payments", "postgresql", "kafka")
-# source -> the targets it may reach; every other cell must be dropped.
+# source -> the targets it may reach; every other cell must be denied (a service may not even call itself through
+# its Service: its egress admits DNS, Kafka, PostgreSQL and the collector only).
 ALLOWED = {
     "outsider": {"orders"},
     "stranger": {"orders"},
@@ -105,7 +108,7 @@ def _targets(platform: Installed) -> dict[str, str]:
     return found
 
 
-def test_every_connection_the_policies_allow_opens_and_every_other_is_dropped(
+def test_every_connection_the_policies_allow_opens_and_every_other_is_denied(
     cluster: Cluster, platform: Installed, sources: dict[str, tuple[str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     targets = _targets(platform)
@@ -119,10 +122,13 @@ def test_every_connection_the_policies_allow_opens_and_every_other_is_dropped(
     wrong = []
     for source in SOURCES:
         for target in TARGETS:
-            expected = "open" if target in ALLOWED[source] else "dropped"
-            rows.append(f"{source:<10} {target:<11} {expected:<9} {observed[source][target]}")
-            if observed[source][target] != expected:
+            expected = "open" if target in ALLOWED[source] else "denied"
+            seen = observed[source][target]
+            result = "open" if seen == "open" else f"denied ({seen})" if seen in ("refused", "silent") else seen
+            rows.append(f"{source:<10} {target:<11} {expected:<9} {result}")
+            if not result.startswith(expected):
                 wrong.append(rows[-1])
+
     with capsys.disabled():
         print("\nNetworkPolicy matrix (TCP connections from real pods):\n" + "\n".join(rows))
     assert not wrong, "\n".join(wrong)
