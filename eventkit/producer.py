@@ -112,7 +112,6 @@ class EventProducer:
         log.info("producer %s connected to Kafka at %s", self._client_id, settings.describe())
         self._pump_task = asyncio.create_task(self._pump(), name=f"{self._client_id}-producer-pump")
 
-
     async def stop(self, timeout: float = 30.0) -> None:
         """Deliver what is held (up to `timeout`), then close; leftovers are reported, not hidden."""
         if self._producer is None:

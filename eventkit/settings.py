@@ -50,7 +50,6 @@ class KafkaSettings(BaseSettings):
         return found
 
     def client_options(self) -> dict[str, Any]:
-
         """Connection keyword arguments shared by aiokafka producers, consumers and admin clients."""
         options: dict[str, Any] = {
             "bootstrap_servers": self.bootstrap_servers,

@@ -1,68 +1,55 @@
 #!/usr/bin/env bash
-# make e2e-kind: the whole platform on a kind cluster, end to end.
-#  1. kind cluster (k8s/kind-cluster.yaml), namespace (k8s/namespace.yaml)
-#  2. Strimzi 1.2.0 operator, kube-prometheus-stack
-#  3. skaffold run -p kind (builds the images, loads them into kind, helm-installs charts/orderflow)
-#  4. waits for Kafka Ready and every Deployment Available
-#  5. seeds stock, places orders with `orderflow load` and asserts every one CONFIRMED; `helm test`
-#  6. asserts a trace of the orders service reached Jaeger with spans of inventory and payments in it
-# Where no Docker engine answers it stops at once, saying so (exit 2). KEEP_CLUSTER=1 keeps the cluster.
+# make e2e-kind: README's kind section, end to end, as a developer runs it, on the project's kind cluster.
+#  1. `orderflow k8s up`: kind from the project's node image (k8s/kind-cluster.yaml), the Strimzi stand-in
+#  2. `orderflow k8s skaffold run`: skaffold's kind profile builds the five images, loads them into the nodes and
+#     installs both charts with the local and observability values (Kafka on the chart's default Strimzi path)
+#  3. waits for Kafka Ready and every Deployment Available
+#  4. places orders through the orders Service and asserts every one CONFIRMED; `helm test`
+#  5. asserts a trace of the orders service reached Jaeger with spans of inventory and payments in it
+# A cluster that already ran is kept (only the namespace goes); one made here is deleted (KEEP_CLUSTER=1 keeps it).
+# Needs root and scripts/install-node.sh, as `orderflow k8s up` does; without them it stops at once, saying so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLUSTER=orderflow
-CONTEXT="kind-$CLUSTER"
-NAMESPACE=orderflow
-RELEASE=orderflow
+NAMESPACE="${E2E_NAMESPACE:-orderflow-e2e}"
 ORDERS="${E2E_ORDERS:-200}"
 VENV_BIN="${VENV_BIN:-.venv/bin}"
+ORDERFLOW="$VENV_BIN/orderflow"
 
 fail() { echo "e2e-kind: $*" >&2; exit 2; }
 
-# --- preconditions: checked before anything is created ---------------------------------------------------------
-command -v docker >/dev/null || fail "no docker CLI on PATH; kind needs a Docker (or Podman) engine"
-if ! docker_error="$(timeout 10 docker info --format '{{.ServerVersion}}' 2>&1)"; then
-  docker_error="$(echo "$docker_error" | tr -s '\n ' ' ' | sed 's/^ //')"
-  fail "no Docker engine answers (docker info: $docker_error). Start Docker, or run the API-server tests instead: make test PYTEST_ARGS='-m k8s'"
-fi
-for tool in kind skaffold kubectl helm; do
-  command -v "$tool" >/dev/null || fail "$tool is not on PATH (needed: kind, skaffold, kubectl, helm)"
-done
-# Only now, with an engine known to answer, the slower set-up: the virtualenv `orderflow load` runs from.
+[[ "$(id -u)" -eq 0 ]] || fail "run as root (the kind cluster starts dockerd and containerd): sudo make e2e-kind"
+scripts/install-node.sh --check >/dev/null || fail "missing Debian packages: run sudo scripts/install-node.sh"
 make venv >/dev/null
 
+made=0
+"$ORDERFLOW" k8s status >/dev/null 2>&1 || made=1
 cleanup() {
-  [[ -n "${forwards:-}" ]] && kill $forwards 2>/dev/null || true
-  if [[ "${KEEP_CLUSTER:-0}" != 1 ]]; then kind delete cluster --name "$CLUSTER" || true; fi
+  if [[ "$made" == 1 && "${KEEP_CLUSTER:-0}" != 1 ]]; then
+    "$ORDERFLOW" k8s down || true
+  else
+    kubectl delete namespace "$NAMESPACE" --wait=false --ignore-not-found || true
+  fi
 }
 trap cleanup EXIT
 
-# --- 1-2: cluster, namespace, operators ------------------------------------------------------------------------
-kind get clusters | grep -qx "$CLUSTER" || kind create cluster --config k8s/kind-cluster.yaml --wait 5m
-kubectl --context "$CONTEXT" apply -f k8s/namespace.yaml
-k8s/install-strimzi.sh --context "$CONTEXT" --namespace "$NAMESPACE"
-k8s/install-monitoring.sh --context "$CONTEXT"
+# --- 1: the cluster ---------------------------------------------------------------------------------------------
+"$ORDERFLOW" k8s up
+eval "$("$ORDERFLOW" k8s env)"
+kind get clusters | grep -qx orderflow
 
-# --- 3: build, load, deploy ------------------------------------------------------------------------------------
-skaffold run -p kind --kube-context "$CONTEXT" --status-check=false
+# --- 2: build, load, deploy --------------------------------------------------------------------------------------
+"$ORDERFLOW" k8s skaffold --namespace "$NAMESPACE" run --status-check=false
 
-# --- 4: wait -----------------------------------------------------------------------------------------------------
-kubectl --context "$CONTEXT" -n "$NAMESPACE" wait "kafka/$RELEASE-kafka" --for=condition=Ready --timeout=15m
-kubectl --context "$CONTEXT" -n "$NAMESPACE" wait kafkatopic,kafkauser --all --for=condition=Ready --timeout=5m
-kubectl --context "$CONTEXT" -n "$NAMESPACE" wait deployment --all --for=condition=Available --timeout=10m
+# --- 3: wait -----------------------------------------------------------------------------------------------------
+kubectl -n "$NAMESPACE" wait kafka/orderflow-kafka --for=condition=Ready --timeout=10m
+kubectl -n "$NAMESPACE" wait kafkatopic,kafkauser --all --for=condition=Ready --timeout=5m
+kubectl -n "$NAMESPACE" wait deployment --all --for=condition=Available --timeout=10m
 
-# --- 5: orders go through ----------------------------------------------------------------------------------------
-kubectl --context "$CONTEXT" -n "$NAMESPACE" port-forward "service/$RELEASE-orders" 18000:8000 >/dev/null &
-forwards="$!"
-kubectl --context "$CONTEXT" -n "$NAMESPACE" port-forward "service/$RELEASE-inventory" 18001:8000 >/dev/null &
-forwards="$forwards $!"
-kubectl --context "$CONTEXT" -n "$NAMESPACE" port-forward "service/$RELEASE-jaeger" 16686:16686 >/dev/null &
-forwards="$forwards $!"
-sleep 3
-for n in $(seq 1 20); do
-  curl -fsS -X PUT -H 'Content-Type: application/json' -d '{"available": 100000}' "http://127.0.0.1:18001/stock/SKU-$n" >/dev/null
-done
-summary="$("$VENV_BIN/orderflow" load --orders "$ORDERS" --url http://127.0.0.1:18000 --decline-share 0 --large-share 0 --wait-timeout 120 --json)"
+# --- 4: orders go through ----------------------------------------------------------------------------------------
+orders="http://$(kubectl -n "$NAMESPACE" get service orderflow-orders -o jsonpath='{.spec.clusterIP}'):8000"
+kubectl -n "$NAMESPACE" exec deploy/orderflow-ops -- orderflow seed
+summary="$("$ORDERFLOW" load --orders "$ORDERS" --url "$orders" --decline-share 0 --large-share 0 --wait-timeout 180 --json)"
 echo "$summary"
 python3 - "$summary" "$ORDERS" <<'PY'
 import json, sys
@@ -70,14 +57,15 @@ summary, expected = json.loads(sys.argv[1]), int(sys.argv[2])
 confirmed = summary.get("confirmed")
 assert confirmed == expected, f"{confirmed} of {expected} orders confirmed: {summary}"
 PY
-helm test "$RELEASE" --kube-context "$CONTEXT" -n "$NAMESPACE" --timeout 5m
+helm test orderflow -n "$NAMESPACE" --timeout 5m
 
-# --- 6: a trace reached Jaeger -----------------------------------------------------------------------------------
-python3 - <<'PY'
-import json, time, urllib.request
-deadline = time.monotonic() + 120
+# --- 5: a trace reached Jaeger -----------------------------------------------------------------------------------
+jaeger="http://$(kubectl -n "$NAMESPACE" get service orderflow-jaeger -o jsonpath='{.spec.clusterIP}'):16686"
+python3 - "$jaeger" <<'PY'
+import json, sys, time, urllib.request
+deadline = time.monotonic() + 180
 while True:
-    with urllib.request.urlopen("http://127.0.0.1:16686/api/traces?service=orders&limit=50&lookback=1h") as r:
+    with urllib.request.urlopen(f"{sys.argv[1]}/api/traces?service=orders&limit=50&lookback=1h") as r:
         traces = json.load(r)["data"]
     services = {p["serviceName"] for t in traces for p in t["processes"].values()}
     if {"orders", "inventory", "payments"} <= services:

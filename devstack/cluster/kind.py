@@ -22,11 +22,12 @@ import yaml
 from devstack.cluster.dockerd import Layout
 from devstack.cluster.tools import HELM, KIND, KUBERNETES
 
-CLUSTER = "orderflow"
+# The cluster's one declaration, also what a person runs `kind create cluster --config` with.
+CONFIG = Path(__file__).resolve().parents[2] / "k8s" / "kind-cluster.yaml"
+DECLARED: dict[str, Any] = yaml.safe_load(CONFIG.read_text())
+CLUSTER: str = DECLARED["name"]
+SERVICE_SUBNET: str = DECLARED["networking"]["serviceSubnet"]
 NETWORK = "kind"
-# kind's defaults (pkg/internal/apis/config/default.go), written out so routes and tests can name them.
-POD_SUBNET = "10.244.0.0/16"
-SERVICE_SUBNET = "10.96.0.0/16"
 SHIM = Path(__file__).with_name("files") / "kind-docker.sh"
 REAL_DOCKER = "/usr/bin/docker"  # Debian's CLI, of the same release as its dockerd (API 1.41)
 
@@ -36,15 +37,9 @@ class KindError(RuntimeError):
 
 
 def config(name: str, workers: int) -> dict[str, Any]:
-    """One control plane (more would need a load-balancer image from a registry) and `workers` workers."""
+    """k8s/kind-cluster.yaml with `workers` workers beside its one control plane."""
     nodes = [{"role": "control-plane"}] + [{"role": "worker"} for _ in range(workers)]
-    return {
-        "kind": "Cluster",
-        "apiVersion": "kind.x-k8s.io/v1alpha4",
-        "name": name,
-        "networking": {"podSubnet": POD_SUBNET, "serviceSubnet": SERVICE_SUBNET},
-        "nodes": nodes,
-    }
+    return {**DECLARED, "name": name, "nodes": nodes}
 
 
 def shim_dir(layout: Layout) -> Path:

@@ -94,7 +94,9 @@ def helm_upgrade_argv(
         argv += ["--values", str(file)]
     for key, value in (settings or {}).items():
         string = key.endswith(".tag") or IMAGE_ID_ANNOTATION in key
-        argv += ["--set-string" if string else "--set", f"{key}={value}"]
+        structured = value.startswith(("[", "{"))  # a list or a map, given as JSON
+        argv += ["--set-json" if structured else "--set-string" if string else "--set", f"{key}={value}"]
+
     return argv
 
 

@@ -7,7 +7,9 @@ machine knows, and it reaches skaffold through the environment, as a user's CI w
 - KUBECONFIG, DOCKER_HOST, DOCKER_CONFIG (with the buildx plugin) and PATH (kind with its docker shim, kubectl,
   helm): the cluster's.
 Before skaffold runs, what its charts expect and skaffold does not build is made ready: the namespace (Pod
-Security "restricted"), the Strimzi stand-in and the PostgreSQL image of k8s/local-values.yaml.
+Security "restricted"), the Strimzi stand-in, the PostgreSQL image of k8s/local-values.yaml and the collector,
+Jaeger and Prometheus images of k8s/observability-values.yaml.
+
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import yaml
 
 from devstack.cluster.build import ensure_tools
 from devstack.cluster.cluster import Cluster
+from devstack.cluster.observability import ensure_observability_images
+
 from devstack.cluster.platform import ensure_postgres_image, ensure_standin, namespace_manifest
 from devstack.cluster.tools import SKAFFOLD
 from devstack.images.base import ensure_base_images
@@ -54,7 +58,8 @@ def prepare(cluster: Cluster, namespace: str, log: Log = print) -> dict[str, str
     """Everything `skaffold -p kind` needs besides its own builds; the environment to run it in."""
     ensure_tools((SKAFFOLD,), log)
     python_image = ensure_base_images(cluster.engine, log)
-    cluster.load(ensure_postgres_image(cluster, log))
+    cluster.load([*ensure_postgres_image(cluster, log), *ensure_observability_images(cluster.engine, log)])
+
     ensure_standin(cluster, log)
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(namespace_manifest(namespace)))
     return skaffold_env(cluster, namespace, python_image, os.environ)

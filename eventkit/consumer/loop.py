@@ -106,7 +106,6 @@ class EventConsumer:
         log.info("consumer %s connected to Kafka at %s", self.group_id, self._kafka.describe())
         self._consumer.subscribe(self.subscriptions(), listener=self._membership)
 
-
     def joined(self) -> bool:
         return self._membership.joined.is_set()
 

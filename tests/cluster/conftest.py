@@ -46,7 +46,11 @@ def _cold() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests that stop nodes, delete the broker or upgrade the shared platform come last: the others find it as
+    # installed (stable sort: each group keeps its order).
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
     here = Path(__file__).parent
+
     if any(here in item.path.parents for item in items) and _cold():
         for item in items:
             if here in item.path.parents:
@@ -110,3 +114,4 @@ def pytest_configure(config: pytest.Config) -> None:
     # Also declared in pyproject.toml's markers; registered here so the tier runs under --strict-markers either way.
     config.addinivalue_line("markers", "cluster: needs the local kind cluster (root; started by the fixture)")
     config.addinivalue_line("markers", "skaffold: the skaffold dev loop on the cluster (`make test-skaffold`)")
+    config.addinivalue_line("markers", "disruptive: stops nodes or the broker, or upgrades the shared platform")

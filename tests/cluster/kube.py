@@ -222,3 +222,46 @@ def produce_as(
     argv = [*kubectl, "exec", "-i", f"deploy/{installed.fullname}-{service}", "--", "python", "-c", PRODUCE, topic]
     done = subprocess.run(argv, input=payload, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def posts_answered(orders_url: str) -> float:
+    """POST /orders answered so far by the orders pod behind the Service (its own request counter)."""
+    text = httpx.get(f"{orders_url}/metrics", timeout=10, trust_env=False).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("orderflow_http_requests_total{") and 'method="POST"' in line and 'route="/orders"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_posts(orders_url: str, at_least: float) -> None:
+    wait_for(lambda: posts_answered(orders_url) >= at_least, f"{at_least:.0f} POST /orders answered", interval=0.5)
+
+
+def broker_pod(installed: Installed) -> str:
+    """The one broker of the chart's default Kafka (pool `<cluster>-dual-role`, node 0), as Strimzi names it."""
+    return f"{installed.kafka}-{installed.kafka}-dual-role-0"
+
+
+# A Kafka tool in the broker's pod, as the broker itself (its certificate's subject is a super user), on the
+# replication listener; a small heap of its own beside the broker's.
+BROKER_TOOL = """set -eu
+cat > /tmp/admin.properties <<PROPERTIES
+security.protocol=SSL
+ssl.keystore.type=PEM
+ssl.keystore.location=/tmp/kafka/keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=/opt/kafka/cluster-ca-certs/ca.crt
+PROPERTIES
+export KAFKA_HEAP_OPTS="-Xms32m -Xmx96m"
+exec kafka-run-class.sh "$@" --bootstrap-server "$(hostname -f):9091" --command-config /tmp/admin.properties
+"""
+
+
+def broker_tool(cluster: Cluster, installed: Installed, tool_class: str, *args: str) -> str:
+    """`kafka-run-class.sh TOOL_CLASS ARGS` against the platform's broker, as the broker; its output."""
+    done = exec_in(
+        cluster, installed.namespace, broker_pod(installed), "sh", "-c", BROKER_TOOL, "tool", tool_class, *args
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

@@ -2,8 +2,10 @@
 
 Each cell of the matrix is a TCP connection attempted from a real pod to a Service: accepted (allowed), or refused
 or never answered (kube-router rejects what no policy admits; every target listens, so either is the policy's).
-A CNI that does not enforce policies accepts every one, so every "denied" cell would fail. The sources: a pod of another namespace, a pod of the release's namespace that is not the release's,
-each service's pod and the operations toolbox. The chart's rules: the orders API is public (`exposed: true`);
+A CNI that does not enforce policies accepts every one, so every "denied" cell would fail. The sources: a pod of
+another namespace, a pod of the release's namespace that is not the release's, each service's pod and the
+operations toolbox. The chart's rules: the orders API is public (`exposed: true`);
+
 inventory and payments admit the release's pods; PostgreSQL admits the services alone; the Kafka listener admits
 the release's pods (the Kafka CR's networkPolicyPeers, which Strimzi turns into its own policy); every service
 pod may reach only DNS, Kafka, PostgreSQL (and the collector): never another service.

@@ -19,12 +19,14 @@ from tests.cluster.kube import (
     finish_load,
     kubectl_json,
     pods,
+    posts_answered,
     ready,
     seed,
     service_url,
     start_load,
     verify,
     wait_for,
+    wait_posts,
     wait_reachable,
 )
 
@@ -142,9 +144,9 @@ def test_a_consumer_pod_deleted_mid_flow_is_replaced_and_its_orders_finish(
     before = verify(cluster, platform).orders
     victim = _pod(cluster, platform, consumer)
     url = service_url(cluster, platform, "orders")
-    placed = _posts_answered(url)
+    placed = posts_answered(url)
     load = start_load(url, count=200, rate=15, seed=11)
-    _wait_posts(url, placed + 30)  # orders in flight on every partition
+    wait_posts(url, placed + 30)  # orders in flight on every partition
     cluster.kubectl("-n", platform.namespace, "delete", "pod", victim, "--wait=false")
     summary = finish_load(load)
     assert _pod(cluster, platform, consumer) != victim, "the Deployment replaced it"
@@ -166,9 +168,9 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     orders_before = verify(cluster, platform).orders
     before = {p["metadata"]["name"] for p in pods(cluster, platform.namespace, "orderflow.io/service")}
     url = service_url(cluster, platform, "orders")
-    placed = _posts_answered(url)
+    placed = posts_answered(url)
     load = start_load(url, count=600, rate=12, seed=23)
-    _wait_posts(url, placed + 30)  # the upgrade starts with orders in flight
+    wait_posts(url, placed + 30)  # the upgrade starts with orders in flight
     started = time.monotonic()
     settings = {**platform.settings, "defaults.image.tag": new_tag}
     helm(
@@ -194,17 +196,3 @@ def _replacements(cluster: Cluster, platform: Installed, old: set[str]) -> list[
     """The service pods, once none of `old` is left."""
     current = pods(cluster, platform.namespace, "orderflow.io/service")
     return None if old & {p["metadata"]["name"] for p in current} else current
-
-
-def _posts_answered(orders_url: str) -> float:
-    """POST /orders answered so far by the orders pod behind the Service (its own request counter)."""
-    text = httpx.get(f"{orders_url}/metrics", timeout=10, trust_env=False).text
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("orderflow_http_requests_total{") and 'method="POST"' in line and 'route="/orders"' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def _wait_posts(orders_url: str, at_least: float) -> None:
-    wait_for(lambda: _posts_answered(orders_url) >= at_least, f"{at_least:.0f} POST /orders answered", interval=0.5)

@@ -1,15 +1,15 @@
 """From empty caches, the Go builds run in the background while the Python tiers run.
 
 The apiserver and cluster tiers need Go tools (Kubernetes, etcd, helm, Prometheus, kind and what its node image
-is made of, Compose, the collector, Jaeger): about 45 minutes of builds on 2 cores, which used to start only when the first of those
-tests asked for them, while nothing else ran. This plugin puts those two tiers last and, when a tool they need
-is missing and Python tiers run too (something to overlap with), starts one niced process at collection that
-builds them in the order the tiers ask for them, one tool at a time. A fixture that needs a tool goes through
-`ensure_tools` as before: it takes the machine's build lock, so it finds the tool built or waits for the build
-under way. Warm caches start nothing. The builder stays in pytest's session (a session of its own would be an
-autogroup of its own, where nice counts for nothing against the tests) but leads its own process group, which
-is stopped when the session ends or pytest dies (an interrupted build leaves only its `.partial` folder, which
-the next build clears).
+is made of, Compose, the collector, Jaeger): about 45 minutes of builds on 2 cores, which used to start only when
+the first of those tests asked for them, while nothing else ran. This plugin puts those two tiers last and,
+when a tool they need is missing and Python tiers run too (something to overlap with), starts one niced process
+at collection that builds them in the order the tiers ask for them, one tool at a time. A fixture that needs a
+tool goes through `ensure_tools` as before: it takes the machine's build lock, so it finds the tool built or
+waits for the build under way. Warm caches start nothing. The builder stays in pytest's session (a session of
+its own would be an autogroup of its own, where nice counts for nothing against the tests) but leads its own
+process group, which is stopped when the session ends or pytest dies (an interrupted build leaves only its
+`.partial` folder, which the next build clears).
 """
 
 from __future__ import annotations

@@ -18,13 +18,18 @@ spec:
   template:
     spec:
       initContainers:
-      - {name: install-cni, image: upstream/kube-router, imagePullPolicy: Always, volumeMounts: [{name: cni-conf-dir, mountPath: /etc/cni/net.d}]}
+      - name: install-cni
+        image: upstream/kube-router
+        imagePullPolicy: Always
+        volumeMounts: [{name: cni-conf-dir, mountPath: /etc/cni/net.d}]
       containers:
       - name: kube-router
         image: upstream/kube-router
         imagePullPolicy: Always
         volumeMounts: [{name: lib-modules, mountPath: /lib/modules}, {name: cni-conf-dir, mountPath: /etc/cni/net.d}]
-      volumes: [{name: lib-modules, hostPath: {path: /lib/modules}}, {name: cni-conf-dir, hostPath: {path: /etc/cni/net.d}}]
+      volumes:
+      - {name: lib-modules, hostPath: {path: /lib/modules}}
+      - {name: cni-conf-dir, hostPath: {path: /etc/cni/net.d}}
 ---
 apiVersion: v1
 kind: ServiceAccount

@@ -49,9 +49,11 @@ def test_daemons_start_in_order_are_found_by_another_process_and_stop_in_reverse
     runner.start([first, second])
     assert order == ["containerd", "dockerd"]
     again = Runner.load(tmp_path)  # as `orderflow k8s down` from another shell sees it
-    assert again.running() and list(again.records) == ["containerd", "dockerd"]
+    assert again.running()
+    assert list(again.records) == ["containerd", "dockerd"]
     again.start([first, second])  # a second start starts nothing
     assert order == ["containerd", "dockerd"]
     assert again.stop()
-    assert not runner.alive("containerd") and not runner.alive("dockerd")
+    assert not runner.alive("containerd")
+    assert not runner.alive("dockerd")
     assert Runner.load(tmp_path).records == {}

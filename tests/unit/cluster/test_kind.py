@@ -13,11 +13,12 @@ from devstack.cluster import kind
 from devstack.cluster.dockerd import Layout
 
 
-def test_one_control_plane_and_the_workers_asked_for_on_kinds_default_subnets() -> None:
-    config = kind.config("orderflow", workers=2)
-    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
-    assert config["networking"] == {"podSubnet": "10.244.0.0/16", "serviceSubnet": "10.96.0.0/16"}
-    assert [n["role"] for n in kind.config("x", workers=0)["nodes"]] == ["control-plane"]
+def test_the_declared_cluster_is_one_control_plane_and_two_workers_on_kinds_default_subnets() -> None:
+    assert kind.config(kind.CLUSTER, workers=2) == kind.DECLARED, "`up` makes what k8s/kind-cluster.yaml says"
+    assert kind.DECLARED["networking"] == {"podSubnet": "10.244.0.0/16", "serviceSubnet": "10.96.0.0/16"}
+    single = kind.config("x", workers=0)
+    assert [n["role"] for n in single["nodes"]] == ["control-plane"]
+    assert single["name"] == "x"
 
 
 def _shim(*args: str) -> list[str]:
@@ -30,7 +31,8 @@ def test_the_shim_runs_a_node_with_every_capability_but_the_one_root_lacks() -> 
     assert "--privileged" not in out
     assert out[out.index("--cap-add") + 1] == "ALL"
     assert out[out.index("--cap-drop") + 1] == "SYS_RESOURCE"
-    assert "systempaths=unconfined" in out and "/dev/kmsg" in out
+    assert "systempaths=unconfined" in out
+    assert "/dev/kmsg" in out
     assert out[-3:] == ["--volume", "/var", "img"], "everything else passes unchanged, in order"
 
 
@@ -51,4 +53,5 @@ def test_kind_finds_the_shim_first_and_the_engine_by_its_socket(tmp_path: Path) 
     assert Path(env["PATH"].split(":")[0], "docker").resolve() == kind.SHIM.resolve()
     assert env["DOCKER_HOST"] == f"unix://{layout.docker_sock}"
     assert env["KIND_EXPERIMENTAL_PROVIDER"] == "docker"
-    assert "KUBECONFIG" not in env and "KIND_CLUSTER_NAME" not in env
+    assert "KUBECONFIG" not in env
+    assert "KIND_CLUSTER_NAME" not in env

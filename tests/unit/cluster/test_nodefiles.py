@@ -28,7 +28,7 @@ def test_containerd_restricts_oom_scores_and_uses_the_nodes_own_pause_image() ->
 
 
 def test_a_changed_kind_file_stops_the_build_naming_it() -> None:
-    with pytest.raises(nodefiles.NodeFileError, match="containerd config.toml: expected one match"):
+    with pytest.raises(nodefiles.NodeFileError, match=r"containerd config\.toml: expected one match"):
         nodefiles.containerd_config(KIND_CONTAINERD.replace("restrict_oom_score_adj = false", ""), "p")
 
 

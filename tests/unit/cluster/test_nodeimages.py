@@ -18,7 +18,8 @@ PREFIX = "registry.example"
 def test_each_kubeadm_image_is_the_binary_built_for_it() -> None:
     apiserver = nodeimages.kubeadm_component(f"{PREFIX}/kube-apiserver:{KUBERNETES.version}", PAUSE)
     assert apiserver.files == {"usr/local/bin/kube-apiserver": KUBERNETES.binary("kube-apiserver")}
-    assert apiserver.base is None and apiserver.kubeadm
+    assert apiserver.base is None
+    assert apiserver.kubeadm
     proxy = nodeimages.kubeadm_component(f"{PREFIX}/kube-proxy:{KUBERNETES.version}", PAUSE)
     assert proxy.base == nodeimages.NETWORK_TOOLS_IMAGE, "kube-proxy calls iptables and conntrack"
     etcd = nodeimages.kubeadm_component(f"{PREFIX}/etcd:{ETCD.version.removeprefix('v')}-0", PAUSE)

@@ -29,6 +29,7 @@ def test_the_cluster_and_its_tools_replace_the_callers_settings(tmp_path: Path) 
     tools = [str(SKAFFOLD.bin_dir), str(shim), *(str(t.bin_dir) for t in (KIND, KUBERNETES, HELM)), "/usr/bin"]
     assert env["PATH"].split(":") == tools
     assert (shim / "docker").resolve().name == "kind-docker.sh", "kind runs the docker shim"
-    assert "SKAFFOLD_DEFAULT_REPO" not in env and "KIND_CLUSTER_NAME" not in env
+    assert "SKAFFOLD_DEFAULT_REPO" not in env
+    assert "KIND_CLUSTER_NAME" not in env
     assert (env["SKAFFOLD_PROFILE"], env["SKAFFOLD_NAMESPACE"]) == ("kind", "shop")
     assert env["PYTHON_IMAGE"] == "orderflow.local/python:3.11"
