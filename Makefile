@@ -19,10 +19,10 @@ export UV_NATIVE_TLS := true
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
 	@echo "make test   run the whole test suite against a real broker"
-	@echo "make test-skaffold  skaffold dev on the local node: edit, rebuild one image, roll one Deployment (root)"
+	@echo "make test-skaffold  skaffold dev on the local kind cluster: edit, rebuild one image, roll one Deployment (root)"
 	@echo "make lint   ruff, mypy, the event schema compatibility check and the chart's topology copy"
 	@echo "make fmt    format and autofix"
-	@echo "make e2e-kind  kind + Strimzi + skaffold run, orders confirmed, a trace in Jaeger (needs Docker)"
+	@echo "make e2e-kind  README's kind section end to end: kind, skaffold run, orders confirmed, a trace in Jaeger (root)"
 
 $(UV):
 	python3 -m venv $(UV_HOME)
@@ -56,7 +56,7 @@ fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Not part of `make test` or CI: it needs a Docker engine, and stops at once, saying so, where none answers.
+# README's kind section as a developer runs it (k8s/e2e-kind.sh); CI runs it after `make test` (.ci/run).
 e2e-kind:
 	VENV_BIN=$(BIN) k8s/e2e-kind.sh
 

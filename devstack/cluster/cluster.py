@@ -87,8 +87,12 @@ class Cluster:
         return kind.nodes(self.layout, self.name)
 
     def load(self, refs: list[str]) -> set[str]:
-        """Images of the engine into every node; those every node had already (kind copies only the others)."""
-        return kind.load(self.layout, self.name, refs)
+        """Images of the engine into the nodes that run workloads (the workers; the control plane when it is
+        alone, since only then does it take pods); those every one had already (kind copies only the others)."""
+        found = self.nodes()
+        workers = [n.name for n in found if n.role == "worker"]
+        return kind.load(self.layout, self.name, refs, workers or [n.name for n in found])
+
 
     def running(self) -> bool:
         found = self.nodes()

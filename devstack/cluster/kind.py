@@ -138,11 +138,15 @@ def write_kubeconfig(layout: Layout, name: str, path: Path) -> Path:
 ALREADY_PRESENT = re.compile(r'Image: "([^"]+)" with ID "[^"]+" found to be already present on all nodes')
 
 
-def load(layout: Layout, name: str, refs: list[str]) -> set[str]:
-    """`kind load docker-image`, which skips an image every node already has under that id; those it skipped."""
+def load(layout: Layout, name: str, refs: list[str], nodes: list[str] | None = None) -> set[str]:
+    """`kind load docker-image` into `nodes` (default all), which skips an image every node already has under
+    that id; those it skipped."""
     if not refs:
         return set()
     argv = [str(KIND.binary("kind")), "load", "docker-image", "--name", name, *refs]
+    if nodes:
+        argv += ["--nodes", ",".join(nodes)]
+
     done = subprocess.run(argv, capture_output=True, text=True, env=env(layout), timeout=900)
     if done.returncode != 0:
         raise KindError(f"kind load docker-image failed ({done.returncode}):\n{(done.stderr + done.stdout)[-4000:]}")

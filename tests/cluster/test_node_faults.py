@@ -97,10 +97,56 @@ def test_the_spread_defaults_keep_each_services_replicas_on_different_nodes(
     assert {p["spec"]["nodeName"] for p in stateful} == {keeper}
 
 
+def _respread(cluster: Cluster, installed: Installed, keeper: str, victim: str) -> None:
+    """Each service with a replica on both workers again: a replica of a service whose two share a node is
+    deleted, and the scheduler's spread puts its replacement on the other (what the next rollout would do)."""
+
+    def spread_out() -> bool:
+        nodes = _nodes_of(cluster, installed)
+        if all(found == {keeper, victim} for found in nodes.values()):
+            return True
+        for pod in _service_pods(cluster, installed):
+            service = pod["metadata"]["labels"]["orderflow.io/service"]
+            if nodes[service] != {keeper, victim} and pod["spec"].get("nodeName") == keeper and ready(pod):
+                cluster.kubectl("-n", installed.namespace, "delete", "pod", pod["metadata"]["name"], "--wait=false")
+                nodes[service] = {keeper, victim}  # one replica per service per pass
+        return False
+
+    wait_for(spread_out, "a replica of every service on each worker", timeout=300, interval=5)
+
+
+def test_draining_a_worker_under_load_honours_the_disruption_budgets(
+    cluster: Cluster, spread: tuple[Installed, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    installed, keeper, victim = spread
+    _respread(cluster, installed, keeper, victim)
+    before = verify(cluster, installed).orders
+    url = service_url(cluster, installed, "orders")
+    load = start_load(url, count=240, rate=6, seed=53)
+    wait_posts(url, posts_answered(url) + 20)
+    try:
+        drained = cluster.kubectl(
+            "drain", victim, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=300s", timeout=330
+        )
+        summary = finish_load(load, timeout=900)
+    finally:
+        cluster.kubectl("uncordon", victim)
+    budgets = json.loads(cluster.kubectl("-n", installed.namespace, "get", "pdb", "-o", "json"))["items"]
+    checked = verify(cluster, installed)
+    with capsys.disabled():
+        print(f"\ndrained {victim} under load:\n{drained[-1500:]}\n{summary}\n{checked.output}")
+    assert {b["spec"].get("maxUnavailable") for b in budgets} == {1}
+    assert "evicting pod" in drained
+    assert _nodes_of(cluster, installed) == {s: {keeper} for s in app_images.SERVICES}
+    assert (summary["accepted"], summary["pending"]) == (240, 0)
+    assert checked.orders == before + 240, "no order lost or doubled"
+
+
 def test_a_worker_stopped_under_load_loses_no_order(
     cluster: Cluster, spread: tuple[Installed, str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     installed, keeper, victim = spread
+    _respread(cluster, installed, keeper, victim)
     before = verify(cluster, installed).orders
     url = service_url(cluster, installed, "orders")
     load = start_load(url, count=300, rate=6, seed=51)
@@ -129,51 +175,3 @@ def test_a_worker_stopped_under_load_loses_no_order(
     assert (summary["accepted"], summary["pending"]) == (300, 0)
     assert summary["confirmed"] + summary["cancelled"] == 300
     assert checked.orders == before + 300, "no order lost or doubled"
-
-
-def test_draining_a_worker_under_load_honours_the_disruption_budgets(
-    cluster: Cluster, spread: tuple[Installed, str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    installed, keeper, victim = spread
-    cluster.kubectl(
-        "-n",
-        installed.namespace,
-        "rollout",
-        "restart",
-        *(f"deploy/{installed.fullname}-{s}" for s in app_images.SERVICES),
-    )
-    for service in app_images.SERVICES:
-        cluster.kubectl(
-            "-n",
-            installed.namespace,
-            "rollout",
-            "status",
-            f"deploy/{installed.fullname}-{service}",
-            "--timeout=300s",
-            timeout=330,
-        )
-    wait_for(
-        lambda: _nodes_of(cluster, installed) == {s: {keeper, victim} for s in app_images.SERVICES},
-        "replicas on both workers again",
-        timeout=300,
-    )
-    before = verify(cluster, installed).orders
-    url = service_url(cluster, installed, "orders")
-    load = start_load(url, count=240, rate=6, seed=53)
-    wait_posts(url, posts_answered(url) + 20)
-    try:
-        drained = cluster.kubectl(
-            "drain", victim, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=300s", timeout=330
-        )
-        summary = finish_load(load, timeout=900)
-    finally:
-        cluster.kubectl("uncordon", victim)
-    budgets = json.loads(cluster.kubectl("-n", installed.namespace, "get", "pdb", "-o", "json"))["items"]
-    checked = verify(cluster, installed)
-    with capsys.disabled():
-        print(f"\ndrained {victim} under load:\n{drained[-1500:]}\n{summary}\n{checked.output}")
-    assert {b["spec"].get("maxUnavailable") for b in budgets} == {1}
-    assert "evicting pod" in drained
-    assert _nodes_of(cluster, installed) == {s: {keeper} for s in app_images.SERVICES}
-    assert (summary["accepted"], summary["pending"]) == (240, 0)
-    assert checked.orders == before + 240, "no order lost or doubled"
