@@ -1,7 +1,7 @@
 """compose.yaml on a local Docker engine without registry access: the drop-in images it names by variable.
 
 - KAFKA_IMAGE: k8s/kafka/Dockerfile on the local Debian base (devstack.images.kafka);
-- POSTGRES_IMAGE: k8s/postgres (PostgreSQL from Debian's packages), as the local node runs it;
+- POSTGRES_IMAGE: k8s/postgres (PostgreSQL from Debian's packages), as the local cluster runs it;
 - PYTHON_IMAGE: the local Debian base for the services' Dockerfile (compose builds those itself, `--build`).
 Compose is the v2 CLI plugin built from its Go module (devstack.cluster.build.COMPOSE).
 """

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs, with apt, the Debian packages the local single-node Kubernetes (`orderflow k8s up --node`) runs on,
-# only when something is missing: Debian's Docker engine (docker.io, which pulls in containerd and runc), the CNI
-# plugins (bridge, host-local, portmap, loopback in /usr/lib/cni), mmdebstrap for the base image, iptables,
-# iproute2, openssl for the certificates, and gcc with a static libc for the pause binary. Nothing is started
-# here: there is no systemd, and `orderflow k8s up --node` starts containerd and dockerd itself (the postinst's
-# "invoke-rc.d: policy-rc.d denied execution of start" is expected). CI runs this as root; elsewhere it uses sudo.
+# Installs, with apt, the Debian packages the local kind cluster (`orderflow k8s up`) runs on, only when
+# something is missing: Debian's Docker engine (docker.io, which pulls in containerd and runc) under the kind
+# nodes, mmdebstrap for the node image and the base images, iptables, iproute2, openssl for the bare API server's
+# certificates, gcc with a static libc for the pause binary, and libseccomp-dev for runc's seccomp filter (the
+# node's runc is built with cgo). Nothing is started here: there is no systemd, and `orderflow k8s up` starts
+# containerd and dockerd itself (the postinst's "invoke-rc.d: policy-rc.d denied execution of start" is
+# expected). CI runs this as root; elsewhere it uses sudo.
 #
 # `--check` only lists the missing packages (exit 1 if any). INSTALL_NODE_ROOT prefixes the fixed paths below
 # (a test's fake file system).
@@ -12,19 +13,20 @@ set -euo pipefail
 
 ROOT="${INSTALL_NODE_ROOT:-}"
 # A command name is looked up on PATH plus the sbin folders (runc and iptables live in /usr/sbin or /usr/bin
-# depending on the release); a path must exist exactly there: /usr/sbin/bridge is iproute2's, not the CNI plugin.
+# depending on the release); a path must exist exactly there.
 declare -A NEEDED=(
     [containerd]=containerd
     [dockerd]=docker.io
     [docker]=docker.io
     [runc]=runc
-    [/usr/lib/cni/bridge]=containernetworking-plugins
     [mmdebstrap]=mmdebstrap
     [iptables]=iptables
     [ip]=iproute2
     [openssl]=openssl
     [gcc]=gcc
     [/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
+    [/usr/include/seccomp.h]=libseccomp-dev
+    [pkg-config]=pkg-config
 )
 
 present() {
@@ -42,7 +44,7 @@ for program in "${!NEEDED[@]}"; do
     fi
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "install-node: docker.io, containerd, runc, CNI plugins, mmdebstrap, iptables, gcc already present"
+    echo "install-node: docker.io, containerd, runc, mmdebstrap, iptables, gcc, libseccomp-dev already present"
     exit 0
 fi
 # mmdebstrap only recommends what it uses to verify and unpack Debian's archives (gpg, libdpkg-perl, mount);

@@ -93,7 +93,6 @@ class Cluster:
         workers = [n.name for n in found if n.role == "worker"]
         return kind.load(self.layout, self.name, refs, workers or [n.name for n in found])
 
-
     def running(self) -> bool:
         found = self.nodes()
         return bool(found) and all(node.running for node in found)

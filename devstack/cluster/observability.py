@@ -1,4 +1,4 @@
-"""The OpenTelemetry Collector, Jaeger v2 and Prometheus 3 on the local node: FROM-scratch images of the binaries
+"""The OpenTelemetry Collector, Jaeger v2 and Prometheus 3 on the local cluster: FROM-scratch images of the binaries
 built from their Go modules (devstack.cluster.tools), for the chart's bundled observability
 (k8s/observability-values.yaml). The collector is our own assembly of the components the chart's collector
 configuration names (devstack/cluster/otelcol), as the collector builder would make it.

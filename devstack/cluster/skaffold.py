@@ -22,7 +22,6 @@ import yaml
 from devstack.cluster.build import ensure_tools
 from devstack.cluster.cluster import Cluster
 from devstack.cluster.observability import ensure_observability_images
-
 from devstack.cluster.platform import ensure_postgres_image, ensure_standin, namespace_manifest
 from devstack.cluster.tools import SKAFFOLD
 from devstack.images.base import ensure_base_images

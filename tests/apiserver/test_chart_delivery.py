@@ -7,7 +7,6 @@ defaults and COPY lists are checked, skaffold.yaml's image wiring is rendered th
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time

@@ -1,8 +1,8 @@
-"""`skaffold dev` on the local node (`orderflow k8s skaffold dev`, skaffold.yaml's `node` profile): the four images
-built with BuildKit and pushed to the node's registry, both charts deployed, the orders API port-forwarded; then
-an edit of one service file rebuilds only that image and rolls only that Deployment, and the change is served.
-`skaffold run` and `skaffold delete` follow. Too slow for `make test` (four pushes, two deploys): `make
-test-skaffold` runs it, on a node of its own or the one already running (which gets its registry added).
+"""`skaffold dev` on the local kind cluster (`orderflow k8s skaffold dev`, skaffold.yaml's `kind` profile): the
+five images built with BuildKit and loaded into the nodes (`kind load`), both charts deployed, the orders API
+port-forwarded; then an edit of one service file rebuilds only that image and rolls only that Deployment, and the
+change is served. `skaffold run` and `skaffold delete` follow. Too slow for `make test` (five loads, two deploys
+and a Kafka cluster of its own): `make test-skaffold` runs it, on the cluster of the session.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.cluster.node import Node
+from devstack.cluster.cluster import Cluster
 from devstack.cluster.platform import helm
-from tests.cluster.kube import ORDERFLOW, delete_topics, pods, wait_for
+from tests.cluster.kube import ORDERFLOW, pods, wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.skaffold, pytest.mark.timeout(1800)]
 
@@ -37,8 +37,8 @@ WORKLOADS = (*APPS, "orderflow-operator")
 class Skaffold:
     """One `orderflow k8s skaffold ...` process and every line it printed (read on a thread, never blocking)."""
 
-    def __init__(self, node: Node, workdir: Path, namespace: str, *args: str) -> None:
-        argv = [str(ORDERFLOW), "k8s", "skaffold", "--state-dir", str(node.state_dir), "--namespace", namespace]
+    def __init__(self, cluster: Cluster, workdir: Path, namespace: str, *args: str) -> None:
+        argv = [str(ORDERFLOW), "k8s", "skaffold", "--state-dir", str(cluster.layout.state), "--namespace", namespace]
         self.process = subprocess.Popen(
             [*argv, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -97,21 +97,18 @@ def workdir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def namespace(node: Node) -> Iterator[str]:
+def namespace(cluster: Cluster) -> Iterator[str]:
     name = f"sk-{uuid.uuid4().hex[:6]}"
     yield name
     for release in ("orderflow", "orderflow-operator"):
-        helm(node, "uninstall", release, "--namespace", name, "--ignore-not-found", "--wait")
-    node.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
-    broker = node.broker().running()
-    if broker is not None:
-        delete_topics(broker.bootstrap_servers, f"{name}.")  # the node profile's topic prefix
+        helm(cluster, "uninstall", release, "--namespace", name, "--ignore-not-found", "--wait")
+    cluster.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
 
 
-def _state(node: Node, namespace: str) -> dict[str, tuple[str, str]]:
+def _state(cluster: Cluster, namespace: str) -> dict[str, tuple[str, str]]:
     """Workload -> (its Running pod's name, its image), for the three services and the operator."""
     found = {}
-    for pod in pods(node, namespace):
+    for pod in pods(cluster, namespace):
         labels = pod["metadata"].get("labels", {})
         name = labels.get("orderflow.io/service") or labels.get("app.kubernetes.io/name")
         if (
@@ -130,19 +127,21 @@ def _served(url: str, token: str) -> bool:
         return False
 
 
-def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(node: Node, workdir: Path, namespace: str) -> None:
+def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(
+    cluster: Cluster, workdir: Path, namespace: str
+) -> None:
     started = time.monotonic()
-    dev = Skaffold(node, workdir, namespace, "dev", "--port-forward=user", "--tail=false", "--cleanup=true")
+    dev = Skaffold(cluster, workdir, namespace, "dev", "--port-forward=user", "--tail=false", "--cleanup=true")
     try:
         first = dev.wait_line("Watching for changes...")
         built = set(BUILDING.findall("\n".join(dev.lines[:first])))
-        # What the registry already holds under the same input digest is not rebuilt: `built` may be empty.
+        # What the engine already holds under the same input digest is not rebuilt: `built` may be empty.
         print(f"\nskaffold dev: first deploy watching after {time.monotonic() - started:.0f}s, built {sorted(built)}")
         forwarded = wait_for(lambda: FORWARD.search("\n".join(dev.lines)), "the orders port-forward", timeout=120)
         assert forwarded.group(1) == namespace
         url = forwarded.group(2)
         wait_for(lambda: _served(url, "Place an order"), f"the orders API at {url}", timeout=120)
-        before = wait_for(lambda: len(s := _state(node, namespace)) == len(WORKLOADS) and s, "four Running pods")
+        before = wait_for(lambda: len(s := _state(cluster, namespace)) == len(WORKLOADS) and s, "four Running pods")
 
         token = f"edited-{uuid.uuid4().hex[:8]}"
         source = workdir / EDITED
@@ -155,7 +154,7 @@ def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(node: Node, wor
         serving = time.monotonic() - saved
         dev.wait_line("Watching for changes...", after=mark)
         rebuilt = BUILDING.findall("\n".join(dev.since(mark)))
-        after = _state(node, namespace)
+        after = _state(cluster, namespace)
         print(f"\nsave -> new pod serving: {serving:.1f}s; rebuilt after the edit: {rebuilt}")
         print("\n".join(line for line in dev.since(mark) if line.strip())[-3000:])
         assert rebuilt == ["orderflow-orders"], "only the edited service's image is rebuilt"
@@ -170,12 +169,15 @@ def test_skaffold_dev_rebuilds_and_rolls_only_the_edited_service(node: Node, wor
             dev.process.send_signal(signal.SIGINT)  # skaffold dev's cleanup uninstalls both releases
         code, output = dev.finish(timeout=300)  # also when the test failed: never leave skaffold running
     assert "Cleaning up..." in output, output[-3000:]
-    assert not helm(node, "list", "--namespace", namespace, "--short").strip(), f"skaffold dev ({code}) cleaned up"
+    assert not helm(cluster, "list", "--namespace", namespace, "--short").strip(), f"skaffold dev ({code}) cleaned up"
 
-    code, output = Skaffold(node, workdir, namespace, "run", "--status-check=true").finish()
+    code, output = Skaffold(cluster, workdir, namespace, "run", "--status-check=true").finish()
     assert code == 0, output[-6000:]
     assert "Deployments stabilized" in output, output[-3000:]
-    assert set(helm(node, "list", "--namespace", namespace, "--short").split()) == {"orderflow", "orderflow-operator"}
-    code, output = Skaffold(node, workdir, namespace, "delete").finish()
+    assert set(helm(cluster, "list", "--namespace", namespace, "--short").split()) == {
+        "orderflow",
+        "orderflow-operator",
+    }
+    code, output = Skaffold(cluster, workdir, namespace, "delete").finish()
     assert code == 0, output[-3000:]
-    assert not helm(node, "list", "--namespace", namespace, "--short").strip(), output[-3000:]
+    assert not helm(cluster, "list", "--namespace", namespace, "--short").strip(), output[-3000:]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devstack.compose import artifact, kafka_libs
+from devstack.images.kafka import artifact, kafka_libs
 
 
 def test_an_artifact_is_its_name_without_the_version() -> None:

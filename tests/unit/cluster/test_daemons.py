@@ -43,8 +43,13 @@ def test_a_daemon_that_never_answers_times_out_naming_its_log(tmp_path: Path) ->
 
 def test_daemons_start_in_order_are_found_by_another_process_and_stop_in_reverse(tmp_path: Path) -> None:
     order: list[str] = []
-    first = Daemon("containerd", ["/bin/sleep", "60"], lambda: order.append("containerd") is None)
-    second = Daemon("dockerd", ["/bin/sleep", "61"], lambda: order.append("dockerd") is None)
+
+    def ready(name: str) -> bool:
+        order.append(name)
+        return True
+
+    first = Daemon("containerd", ["/bin/sleep", "60"], lambda: ready("containerd"))
+    second = Daemon("dockerd", ["/bin/sleep", "61"], lambda: ready("dockerd"))
     runner = Runner.load(tmp_path)
     runner.start([first, second])
     assert order == ["containerd", "dockerd"]

@@ -25,7 +25,13 @@ def test_mmdebstrap_output_must_end_in_tar() -> None:
 
 def test_each_image_is_the_real_dockerfile_with_the_local_bases() -> None:
     by_name = {spec.repository: spec for spec in app_images.IMAGES}
-    assert set(by_name) == {"orderflow-orders", "orderflow-inventory", "orderflow-payments", "orderflow-operator"}
+    assert set(by_name) == {
+        "orderflow-orders",
+        "orderflow-inventory",
+        "orderflow-payments",
+        "orderflow-operator",
+        "orderflow-cli",
+    }
     argv = app_images.buildx_argv(by_name["orderflow-payments"], "t1", "local/python:3.11", Path("/repo"))
     assert argv[:3] == ["buildx", "build", "--load"]
     assert argv[argv.index("-f") + 1] == "/repo/services/Dockerfile"

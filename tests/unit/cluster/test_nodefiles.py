@@ -4,6 +4,7 @@ saying which file no longer reads as expected."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -45,7 +46,7 @@ def test_the_kubelet_reads_the_drop_in_that_lets_it_run_on_cgroup_v1() -> None:
 
 
 def test_the_base_runtime_spec_has_kinds_hook_and_no_rlimits() -> None:
-    spec = {"ociVersion": "1.3.0", "process": {"cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE"}]}}
+    spec: dict[str, Any] = {"ociVersion": "1.3.0", "process": {"cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE"}]}}
     found = json.loads(nodefiles.cri_base_spec(spec))
     assert "rlimits" not in found["process"]
     assert found["hooks"]["createContainer"] == [{"path": "/kind/bin/mount-product-files.sh"}]
