@@ -27,7 +27,8 @@ from pathlib import Path
 from devstack import processes
 from devstack.cache import cache_dir
 from devstack.cluster import addons, nodefiles, nodeimages
-from devstack.cluster.build import BuildError, ensure_pause, ensure_tools, module_source
+from devstack.cluster.build import BuildError, ensure_tools, module_source
+from devstack.cluster.pause import ensure_pause
 from devstack.cluster.tools import (
     CNI_PLUGINS,
     CONTAINERD,

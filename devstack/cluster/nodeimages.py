@@ -14,7 +14,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.cluster.build import BuildError, GoTool
+from devstack.cluster.build import BuildError
+from devstack.cluster.gotool import GoTool
 from devstack.cluster.tools import (
     COREDNS,
     ETCD,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.cluster.build import GoTool, Log, ensure_tools
+from devstack.cluster.build import Log, ensure_tools
+from devstack.cluster.gotool import GoTool
 
 KUBERNETES_VERSION = "v1.37.2"
 # kubeadm v1.37.2 asks for etcd 3.7.0-0, CoreDNS v1.14.6 and pause 3.10.2 (`kubeadm config images list`); the

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack.cluster.build import GoTool
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import load_crds
+from devstack.cluster.gotool import GoTool
 from devstack.cluster.strimzicrds import strimzi_crds_dir
 from devstack.cluster.tools import ETCD, ETCD_VERSION, HELM, HELM_VERSION, KUBERNETES, KUBERNETES_VERSION
 

@@ -98,18 +98,19 @@ def test_the_spread_defaults_keep_each_services_replicas_on_different_nodes(
 
 
 def _respread(cluster: Cluster, installed: Installed, keeper: str, victim: str) -> None:
-    """Each service with a replica on both workers again: a replica of a service whose two share a node is
-    deleted, and the scheduler's spread puts its replacement on the other (what the next rollout would do)."""
+    """Each service with a ready replica on both workers again: where all of a service's pods share a node, one
+    is deleted and the scheduler's spread puts its replacement on the other (what the next rollout would do)."""
 
     def spread_out() -> bool:
-        nodes = _nodes_of(cluster, installed)
-        if all(found == {keeper, victim} for found in nodes.values()):
+        if all(found == {keeper, victim} for found in _nodes_of(cluster, installed).values()):
             return True
+        scheduled: dict[str, list[dict[str, Any]]] = {s: [] for s in app_images.SERVICES}
         for pod in _service_pods(cluster, installed):
-            service = pod["metadata"]["labels"]["orderflow.io/service"]
-            if nodes[service] != {keeper, victim} and pod["spec"].get("nodeName") == keeper and ready(pod):
-                cluster.kubectl("-n", installed.namespace, "delete", "pod", pod["metadata"]["name"], "--wait=false")
-                nodes[service] = {keeper, victim}  # one replica per service per pass
+            scheduled[pod["metadata"]["labels"]["orderflow.io/service"]].append(pod)
+        for together in scheduled.values():
+            # A replacement still starting counts where it was scheduled, so one pass never deletes both.
+            if len({p["spec"].get("nodeName") for p in together}) == 1 and all(ready(p) for p in together):
+                cluster.kubectl("-n", installed.namespace, "delete", "pod", together[0]["metadata"]["name"])
         return False
 
     wait_for(spread_out, "a replica of every service on each worker", timeout=300, interval=5)

@@ -17,12 +17,19 @@ def test_missing_tools_come_once_in_the_order_the_tiers_need_them(monkeypatch: p
         "kubernetes",
         "helm",
         "prometheus",
-        "cri-tools",
         "coredns",
+        "containerd",
+        "runc",
+        "cri-tools",
+        "cni-plugins",
+        "kube-router",
+        "local-path-provisioner",
+        "kind",
         "buildx",
         "compose",
         "otelcol",
         "jaeger",
+        "skaffold",
     ]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.cluster import build, tools
+from devstack.cluster import build, gotool, pause, tools
 
 KUBERNETES_GO_MOD = """module k8s.io/kubernetes
 
@@ -43,7 +43,7 @@ def test_every_tool_shares_one_module_and_build_cache(cache: Path) -> None:
 
 
 def test_staging_modules_map_to_their_published_tags() -> None:
-    assert build.staging_replaces(KUBERNETES_GO_MOD, "v1.37.2") == {
+    assert gotool.staging_replaces(KUBERNETES_GO_MOD, "v1.37.2") == {
         "k8s.io/api": "k8s.io/api v0.37.2",
         "k8s.io/client-go": "k8s.io/client-go v0.37.2",
     }
@@ -66,7 +66,7 @@ replace (
 
 require github.com/spf13/cobra v1.9.1
 """
-    assert build.module_replaces(go_mod) == {
+    assert gotool.module_replaces(go_mod) == {
         "github.com/alessio/shellescape": "github.com/alessio/shellescape v1.4.2",
         "k8s.io/api": "k8s.io/api v0.33.4",
         "github.com/nexus-rpc/nexus-proto-annotations v0.1.0": "github.com/nexus-rpc/nexus-proto-annotations v0.1.1-0",
@@ -75,8 +75,8 @@ require github.com/spf13/cobra v1.9.1
 
 
 def test_inherited_replaces_go_into_the_throwaway_module() -> None:
-    tool = build.GoTool("t", "example.com/t", "v1.0.0", {"t": "example.com/t/cmd/t"}, replaces={"a/b v1": "a/b v2"})
-    assert "\ta/b v1 => a/b v2\n" in build.go_mod_text(tool)
+    tool = gotool.GoTool("t", "example.com/t", "v1.0.0", {"t": "example.com/t/cmd/t"}, replaces={"a/b v1": "a/b v2"})
+    assert "\ta/b v1 => a/b v2\n" in gotool.go_mod_text(tool)
     assert tools.SKAFFOLD.inherit_replaces
     assert tools.SKAFFOLD.nosumdb, "sum.golang.org has no entry for skaffold v2.19.0"
     assert tools.KEDA.packages == {
@@ -86,8 +86,8 @@ def test_inherited_replaces_go_into_the_throwaway_module() -> None:
 
 
 def test_the_kubernetes_binaries_are_one_build_with_version_stamps() -> None:
-    tool = build.resolved_staging(tools.KUBERNETES, KUBERNETES_GO_MOD, "2026-10-01T00:00:00Z")
-    argv = build.build_argv(tool, Path("/out"))
+    tool = gotool.resolved_staging(tools.KUBERNETES, KUBERNETES_GO_MOD, "2026-10-01T00:00:00Z")
+    argv = gotool.build_argv(tool, Path("/out"))
     assert argv[:2] == ["build", "-trimpath"]
     assert argv[argv.index("-o") + 1] == "/out/", "a folder: one binary per package"
     assert argv[-7:] == [f"k8s.io/kubernetes/cmd/{name}" for name in tools.KUBERNETES.packages]
@@ -95,13 +95,13 @@ def test_the_kubernetes_binaries_are_one_build_with_version_stamps() -> None:
     ldflags = argv[argv.index("-ldflags") + 1]
     assert "-X 'k8s.io/component-base/version.gitVersion=v1.37.2'" in ldflags
     assert "-X 'k8s.io/client-go/pkg/version.gitMinor=37'" in ldflags
-    module = build.go_mod_text(tool)
+    module = gotool.go_mod_text(tool)
     assert "require k8s.io/kubernetes v1.37.2" in module
     assert "\tk8s.io/api => k8s.io/api v0.37.2" in module
 
 
 def test_a_single_binary_tool_names_its_output_file() -> None:
-    argv = build.build_argv(tools.BUILDX, Path("/out"))
+    argv = gotool.build_argv(tools.BUILDX, Path("/out"))
     assert argv[argv.index("-o") + 1] == "/out/docker-buildx"
     assert argv[-1] == "github.com/docker/buildx/cmd/buildx"
     assert "github.com/docker/buildx/version.Version=v0.38.2" in argv[argv.index("-ldflags") + 1]
@@ -135,26 +135,26 @@ def test_runc_alone_is_built_with_c_for_its_seccomp_filter() -> None:
 
 
 def test_pause_is_compiled_static_with_its_version() -> None:
-    argv = build.pause_argv(Path("/src/pause.c"), Path("/out/pause"), "v1.37.2")
+    argv = pause.pause_argv(Path("/src/pause.c"), Path("/out/pause"), "v1.37.2")
     assert argv[:3] == ["gcc", "-Os", "-static"]
     assert "-DVERSION=v1.37.2" in argv
 
 
 def test_several_binaries_are_taken_from_where_go_build_writes_them() -> None:
     # `go build -o dir/` names each binary after its package's last element, not after our name for it.
-    assert build.built_name(tools.KEDA, "keda") == "operator"
-    assert build.built_name(tools.KEDA, "keda-adapter") == "adapter"
-    assert build.built_name(tools.PROMETHEUS, "promtool") == "promtool"
-    assert build.built_name(tools.COMPOSE, "docker-compose") == "docker-compose"
+    assert gotool.built_name(tools.KEDA, "keda") == "operator"
+    assert gotool.built_name(tools.KEDA, "keda-adapter") == "adapter"
+    assert gotool.built_name(tools.PROMETHEUS, "promtool") == "promtool"
+    assert gotool.built_name(tools.COMPOSE, "docker-compose") == "docker-compose"
 
 
 def test_the_collector_is_our_main_package_with_its_components_pinned() -> None:
     tool = tools.OTELCOL
-    module = build.go_mod_text(tool)
+    module = gotool.go_mod_text(tool)
     assert "require go.opentelemetry.io/collector/otelcol v0.140.0" in module
     assert "\tgo.opentelemetry.io/collector/receiver/otlpreceiver v0.140.0" in module
     assert "\tgo.opentelemetry.io/collector/component v1.46.0" in module
-    assert build.build_argv(tool, Path("/out"))[-1] == "."
+    assert gotool.build_argv(tool, Path("/out"))[-1] == "."
     assert tool.source is not None
     imported = set(
         re.findall(r'"((?:go\.opentelemetry\.io|github\.com)/[^"]+)"', (tool.source / "main.go").read_text())
@@ -171,7 +171,7 @@ def test_the_collector_is_our_main_package_with_its_components_pinned() -> None:
 
 
 def test_prometheus_keeps_only_the_kubernetes_service_discovery() -> None:
-    argv = build.build_argv(tools.PROMETHEUS, Path("/out"))
+    argv = gotool.build_argv(tools.PROMETHEUS, Path("/out"))
     assert argv[argv.index("-tags") + 1] == "remove_all_sd,enable_kubernetes_sd"
     assert "tags=remove_all_sd,enable_kubernetes_sd" in tools.PROMETHEUS.stamp, "a change of tags rebuilds it"
 
@@ -202,10 +202,10 @@ def fake_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_module_asking_for_a_newer_go_is_read_where_go_unpacked_it(fake_go: Path) -> None:
-    module = build.GoTool("new", "example.com/new", "v1.0.0", {})
+    module = gotool.GoTool("new", "example.com/new", "v1.0.0", {})
     assert build.module_source(module) == fake_go
 
 
 def test_a_module_that_cannot_be_downloaded_names_gos_error(fake_go: Path) -> None:
     with pytest.raises(build.BuildError, match=r"example.com/gone@v1.0.0` failed: unknown revision v1.0.0"):
-        build.module_source(build.GoTool("gone", "example.com/gone", "v1.0.0", {}))
+        build.module_source(gotool.GoTool("gone", "example.com/gone", "v1.0.0", {}))
