@@ -167,8 +167,10 @@ def ensure_tools(tools: Sequence[GoTool], log: Log = print) -> None:
     if all(is_current(tool) for tool in tools):  # the fast path neither runs go nor touches the network
         return
     exe = find_go()
-    with build_lock():
-        for tool in tools:
+    for tool in tools:
+        # The lock is taken per tool, so a caller waiting for the first tools goes on while a background builder
+        # (tests/support/prebuild.py) builds the later ones.
+        with build_lock():
             if is_current(tool):  # another process may have built it while this one waited for the lock
                 continue
             env = go_env(cgo=tool.cgo) | ({"GONOSUMDB": tool.module} if tool.nosumdb else {})
