@@ -38,8 +38,9 @@ venv: $(SYNCED)
 run: venv
 	$(BIN)/orderflow up
 
+# The Python tiers run beside the Kubernetes tiers (tests/run-tiers.sh).
 test: venv
-	$(BIN)/pytest $(PYTEST_ARGS)
+	VENV_BIN=$(BIN) tests/run-tiers.sh $(PYTEST_ARGS)
 
 # Not in `make test`: four image pushes and three deploys take minutes more than the suite's budget allows.
 test-skaffold: venv

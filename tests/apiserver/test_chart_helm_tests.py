@@ -92,10 +92,12 @@ class _Ready(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_api_reachable_waits_for_a_service_whose_forwarding_follows_its_readiness(helm: Helm) -> None:
-    """helm --wait returns on Ready pods; kube-proxy may program the Service a moment later (connection refused)."""
+@pytest.mark.parametrize("test_pod", ["api-reachable", "order-flow"])
+def test_each_pod_waits_for_a_service_whose_forwarding_follows_its_readiness(helm: Helm, test_pod: str) -> None:
+    """helm --wait returns on Ready pods; kube-proxy may program the Service, and the CNI the NetworkPolicy rules
+    that admit the new test pod, a moment later (connection refused): both pods wait for every service first."""
     port = free_port()
-    script = _script(helm, "api-reachable", {"orders": f"http://127.0.0.1:{port}"})
+    script = _script(helm, test_pod, {"orders": f"http://127.0.0.1:{port}"})
     with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as test:
         assert test.stdout is not None
         first = test.stdout.readline()
@@ -104,12 +106,16 @@ def test_api_reachable_waits_for_a_service_whose_forwarding_follows_its_readines
         serving = threading.Thread(target=server.serve_forever, daemon=True)
         serving.start()
         try:
-            rest = test.stdout.read()
-            assert test.wait(60) == 0, first + rest
+            answered = test.stdout.readline()
+            while answered.startswith("orders not answering yet:"):
+                answered = test.stdout.readline()
+            assert answered.startswith("orders 200"), first + answered
+            if test_pod == "api-reachable":
+                assert test.wait(60) == 0
         finally:
+            test.kill()
             server.shutdown()
             server.server_close()
-    assert "orders 200" in rest
 
 
 def test_api_reachable_fails_naming_the_service_that_never_answers(helm: Helm) -> None:

@@ -1,15 +1,14 @@
-"""From empty caches, the Go builds run in the background while the Python tiers run.
+"""From empty caches, the Go builds run in the background while tests that need none of them yet run.
 
 The apiserver and cluster tiers need Go tools (Kubernetes, etcd, helm, Prometheus, kind and what its node image
-is made of, Compose, the collector, Jaeger): about 45 minutes of builds on 2 cores, which used to start only when
-the first of those tests asked for them, while nothing else ran. This plugin puts those two tiers last and,
-when a tool they need is missing and Python tiers run too (something to overlap with), starts one niced process
-at collection that builds them in the order the tiers ask for them, one tool at a time. A fixture that needs a
-tool goes through `ensure_tools` as before: it takes the machine's build lock, so it finds the tool built or
-waits for the build under way. Warm caches start nothing. The builder stays in pytest's session (a session of
-its own would be an autogroup of its own, where nice counts for nothing against the tests) but leads its own
-process group, which is stopped when the session ends or pytest dies (an interrupted build leaves only its
-`.partial` folder, which the next build clears).
+is made of, Compose, the collector, Jaeger, skaffold): about 45 minutes of builds on 2 cores. This plugin puts
+those two tiers last and, when a tool they need is missing, starts one process at collection that builds them
+in the order the tiers ask for them, one tool at a time, so the builds of the cluster tier's tools overlap the
+apiserver tier (and, in a run of every tier, the Python tiers; `make test` runs those beside, see
+tests/run-tiers.sh). A fixture that needs a tool goes through `ensure_tools` as before: it takes the machine's
+build lock per tool, so it finds the tool built or waits for the build under way. Warm caches start nothing.
+The builder stays in pytest's session but leads its own process group, which is stopped when the session ends
+or pytest dies (an interrupted build leaves only its `.partial` folder, which the next build clears).
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.sort(key=lambda item: _tier(item) in NEEDS)  # stable: the Python tiers first, in their own order
     tiers = {_tier(item) for item in items}
     tools = missing(tiers, root=os.geteuid() == 0)
-    if not tools or tiers <= set(NEEDS) or config.option.collectonly:
+    if not tools or config.option.collectonly:
         return
     log = cache_root() / "logs" / "prebuild.log"
     config.stash[_PROCESS] = spawn([tool.name for tool in tools], log)
@@ -69,7 +68,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def spawn(names: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """The builder of `names`, niced, in a process group of its own, dying with this process."""
+    """The builder of `names`, in a process group of its own, dying with this process."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
         return subprocess.Popen(
@@ -83,7 +82,6 @@ def spawn(names: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _child_setup() -> None:
-    os.nice(10)  # the tests running meanwhile come first
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # pytest killed: stop building
 
 
