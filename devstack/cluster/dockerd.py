@@ -131,26 +131,35 @@ def load(state_dir: Path) -> Layout | None:
     return Layout(state_dir, Path(store))
 
 
-def running() -> Layout | None:
-    """The engine of this machine, if its daemons run (from any state dir)."""
+def marked() -> Layout | None:
+    """The engine the machine's marker names, running or not (a killed one leaves the marker behind)."""
     try:
         state = Path(json.loads(MARKER.read_text())["state"])
     except (OSError, ValueError, KeyError):
         return None
-    layout = load(state)
-    return layout if layout is not None and Runner.load(state).running() else None
+    return load(state)
+
+
+def running() -> Layout | None:
+    """The engine of this machine, if its daemons run (from any state dir)."""
+    layout = marked()
+    return layout if layout is not None and Runner.load(layout.state).running() else None
 
 
 def start(state_dir: Path, store: Path | None = None, log: Log = print) -> Layout:
     """containerd, then dockerd; both ready. The machine's kernel settings are saved first, for `stop`."""
     host.require_root("orderflow k8s up")
     host.require_programs()
-    current = running()
+    current = marked()
     if current is not None and current.state != state_dir.resolve():
-        raise host.HostError(
-            f"an engine from {current.state} already runs on this machine; "
-            f"stop it with `orderflow k8s down --state-dir {current.state}`"
-        )
+        if Runner.load(current.state).running():
+            raise host.HostError(
+                f"an engine from {current.state} already runs on this machine; "
+                f"stop it with `orderflow k8s down --state-dir {current.state}`"
+            )
+        # Killed without `down`: its namespaces, veths, iptables chains and kernel settings are still here.
+        log(f"cleaning up after the engine of {current.state}, which was stopped without `orderflow k8s down`")
+        stop(current, log)
     layout = load(state_dir) or Layout(state_dir.resolve(), (store or default_store()).resolve())
     _write_configs(layout)
     settings = layout.state / SETTINGS
@@ -178,7 +187,7 @@ def stop(layout: Layout, log: Log = print) -> bool:
         saved = json.loads((layout.state / SETTINGS).read_text())
     except (OSError, ValueError):
         saved = {}
-    host.clean_machine(layout.store, saved.get("sysctls", {}), saved.get("forward", ""))
+    host.clean_machine([layout.state, layout.store], saved.get("sysctls", {}), saved.get("forward", ""))
     (layout.state / SETTINGS).unlink(missing_ok=True)
     if MARKER.exists() and json.loads(MARKER.read_text()).get("state") == str(layout.state):
         MARKER.unlink(missing_ok=True)

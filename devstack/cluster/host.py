@@ -15,7 +15,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from devstack.cache import ToolMissing
@@ -137,9 +137,11 @@ def _links() -> list[str]:
     return [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line]
 
 
-def clean_machine(store: Path, sysctls: dict[str, str], forward: str) -> None:
-    """After the daemons stopped: mounts they left, their iptables rules and chains, bridges, kernel settings."""
-    for point in mounts_under([store], Path("/proc/self/mountinfo").read_text()):
+def clean_machine(roots: Sequence[Path], sysctls: dict[str, str], forward: str) -> None:
+    """After the daemons stopped: mounts they left under `roots` (image stores; network namespaces under the state
+    dir, which outlive a killed dockerd and keep its veths), their iptables rules and chains, bridges, kernel
+    settings."""
+    for point in mounts_under(roots, Path("/proc/self/mountinfo").read_text()):
         if subprocess.run(["umount", point], capture_output=True, check=False).returncode != 0:
             subprocess.run(["umount", "-l", point], capture_output=True, check=False)
     for family in ("iptables", "ip6tables"):
@@ -154,9 +156,9 @@ def clean_machine(store: Path, sysctls: dict[str, str], forward: str) -> None:
     write_sysctls(sysctls)
 
 
-def leftovers(store: Path, sysctls: dict[str, str]) -> list[str]:
+def leftovers(roots: Sequence[Path], sysctls: dict[str, str]) -> list[str]:
     """What a stopped engine left on the machine (empty when `down` took everything back)."""
-    found = [f"mount {point}" for point in mounts_under([store], Path("/proc/self/mountinfo").read_text())]
+    found = [f"mount {point}" for point in mounts_under(roots, Path("/proc/self/mountinfo").read_text())]
     found += [f"link {name}" for name in _links() if BRIDGE.match(name) or name.startswith("veth")]
     for family in ("iptables", "ip6tables"):
         save = subprocess.run([f"{family}-save"], capture_output=True, text=True, check=False).stdout

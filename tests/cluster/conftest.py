@@ -79,7 +79,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield made
     finally:
         down(state, log)
-        left = host.leftovers(made.layout.store, sysctls)
+        left = host.leftovers([made.layout.state, made.layout.store], sysctls)
         assert not left, "the cluster left on the machine:\n" + "\n".join(left)
 
 
