@@ -172,6 +172,7 @@ def _exported(cluster: Cluster) -> str:
 
 def _wait_ready(cluster: Cluster, timeout: float = 300) -> None:
     try:
+        _wait_admin(cluster, timeout)
         cluster.kubectl(
             "wait", "--for=condition=Ready", "node", "--all", f"--timeout={int(timeout)}s", timeout=timeout + 30
         )
@@ -195,3 +196,13 @@ def down(state_dir: Path, log: Log = print) -> bool:
             kind.delete(layout, cluster.name)
             log(f"deleted kind cluster {cluster.name}")
     return dockerd.stop(layout, log)
+
+
+def _wait_admin(cluster: Cluster, timeout: float) -> None:
+    """kubeadm binds kind's admin user (group kubeadm:cluster-admins) during init, and a busy API server's RBAC
+    cache can lag the create by seconds: until it answers, every request is Forbidden."""
+    deadline = time.monotonic() + timeout
+    while cluster.kubectl("auth", "can-i", "list", "nodes", check=False).strip() != "yes":
+        if time.monotonic() > deadline:
+            raise ClusterError(f"the cluster's admin user may still not list nodes after {timeout:.0f}s")
+        time.sleep(1)
