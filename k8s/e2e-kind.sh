@@ -58,6 +58,11 @@ confirmed = summary.get("confirmed")
 assert confirmed == expected, f"{confirmed} of {expected} orders confirmed: {summary}"
 PY
 helm test orderflow -n "$NAMESPACE" --timeout 5m
+# What a developer looks at next: the cluster, where every pod landed, the Strimzi resources and their Ready.
+kind get clusters
+kubectl get nodes -o wide
+kubectl get pods -A -o wide
+kubectl -n "$NAMESPACE" get kafka,kafkanodepool,kafkatopic,kafkauser
 
 # --- 5: a trace reached Jaeger -----------------------------------------------------------------------------------
 jaeger="http://$(kubectl -n "$NAMESPACE" get service orderflow-jaeger -o jsonpath='{.spec.clusterIP}'):16686"
