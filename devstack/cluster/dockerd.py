@@ -121,6 +121,9 @@ def _write_configs(layout: Layout) -> None:
     if not plugin.is_symlink():
         plugin.unlink(missing_ok=True)
         plugin.symlink_to(BUILDX.binary("docker-buildx"))
+    # What `docker buildx install` writes: Debian's CLI (20.10) routes `docker build` to buildx only through this
+    # alias, and tools that run `docker build --load` (skaffold with useBuildkit) need buildx's flags.
+    (layout.docker_config / "config.json").write_text(json.dumps({"aliases": {"builder": "buildx"}}))
 
 
 def load(state_dir: Path) -> Layout | None:
