@@ -82,6 +82,15 @@ def test_a_second_up_changes_nothing(cluster: Cluster) -> None:
     assert "creating kind cluster" not in done.stdout
 
 
+def test_the_engines_docker_build_is_buildx_as_skaffold_needs(cluster: Cluster) -> None:
+    """skaffold (useBuildkit) runs `docker build --load`, a flag only buildx has; Debian's classic CLI has not."""
+    done = subprocess.run(
+        ["docker", "build", "--help"], capture_output=True, text=True, env=kind.env(cluster.layout), timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--load" in done.stdout, done.stdout
+
+
 def test_status_names_every_daemon_and_node_and_env_exports_the_cluster(cluster: Cluster) -> None:
     status = _cli(cluster, "status")
     assert status.returncode == 0, status.stdout + status.stderr
