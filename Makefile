@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 UV_VERSION := 0.9.30
-CACHE_DIR ?= $(HOME)/.cache/orderflow
+# The cache root devstack uses too (devstack/cache.py): ORDERFLOW_CACHE_DIR, else XDG_CACHE_HOME, else ~/.cache.
+CACHE_DIR := $(or $(ORDERFLOW_CACHE_DIR),$(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/orderflow),$(HOME)/.cache/orderflow)
 UV_HOME := $(CACHE_DIR)/uv-$(UV_VERSION)
 UV := $(UV_HOME)/bin/uv
 VENV := .venv
