@@ -44,6 +44,7 @@ from devstack.images import base
 from devstack.images.engine import Engine
 
 REPOSITORY = "orderflow.local/kind-node"
+SMALL_FILE = 1 << 20
 FILES = Path(__file__).with_name("files")
 ENTRYPOINT = '["/usr/local/bin/orderflow-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]'
 # `docker import` takes no STOPSIGNAL, so a one-line build on the imported tree adds it (kind's base image: systemd
@@ -88,8 +89,11 @@ def _digest(rootfs: Path, files: dict[str, Content], image_ids: list[str]) -> st
     digest = hashlib.sha256(f"{rootfs} recipe={RECIPE}".encode())
     for target, content in sorted(files.items()):
         if isinstance(content, Path):
-            stat = content.stat()  # a rebuilt binary is a new file: size and mtime tell, without reading it
-            content = f"{content} {stat.st_size} {stat.st_mtime_ns}".encode()
+            stat = content.stat()
+            # A rebuilt binary is a new file: size and mtime tell, without reading it. Small files (scripts, some
+            # from this repository, whose mtimes every fresh clone resets) are read, or each clone made an image.
+            small = stat.st_size < SMALL_FILE
+            content = content.read_bytes() if small else f"{content} {stat.st_size} {stat.st_mtime_ns}".encode()
         digest.update(b"\0" + target.encode() + b"\0" + content)
     digest.update("\0".join(image_ids).encode())
     return digest.hexdigest()
@@ -124,7 +128,16 @@ def ensure_node_image(engine: Engine, log: Log = print) -> str:
         began = time.monotonic()
         _assemble(engine, ref, rootfs, files, images)
         log(f"made the kind node image {ref} in {time.monotonic() - began:.0f}s")
+        _remove_older(engine, ref)
     return ref
+
+
+def _remove_older(engine: Engine, keep: str) -> None:
+    """Node images of earlier inputs (about 1 GB each) go; one a node still runs stays (docker refuses)."""
+    listed = engine.docker("image", "ls", REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}").stdout.decode()
+    older = [ref for ref in listed.split() if ref != keep]
+    if older:
+        engine.docker("image", "rm", *older, check=False)
 
 
 def _write(tree: Path, files: dict[str, Content]) -> None:
