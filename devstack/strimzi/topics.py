@@ -8,6 +8,10 @@ a KafkaTopic made a topic, and kept one.
 - the finalizer `strimzi.io/topic-operator` lets a deleted KafkaTopic delete its topic first, unless the
   resource says `strimzi.io/managed: "false"`.
 Failures are `Ready` False with reason NotSupported or KafkaError, as Strimzi reports them.
+
+Documented in Strimzi's "Deploying and Managing" guide, "Using the Topic Operator to manage Kafka topics" (only
+topics with a KafkaTopic are managed; changes made outside it are reverted), "Configuring Kafka topics" (no
+renaming, no fewer partitions, no change of replicas) and "Deleting managed topics" (the finalizer).
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ SCRAM-SHA-512 authentication and simple authorization made real.
 - deleting the KafkaUser removes its credential, its ACLs and its Secret; users Kafka knows that no KafkaUser
   declares lose theirs too (`sweep`, as the User Operator's periodic reconcile does).
 Other authentication types (tls, tls-external) are reported NotReady: the chart uses SCRAM only.
+
+Documented in Strimzi's "Deploying and Managing" guide, "Configuring user authentication" (SCRAM-SHA-512: the
+User Operator creates a Secret named like the KafkaUser with the generated `password` and the JAAS configuration
+`sasl.jaas.config`) and "Using the User Operator" (a KafkaUser created, changed or deleted makes the user so).
 """
 
 from __future__ import annotations
