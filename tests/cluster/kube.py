@@ -132,10 +132,16 @@ def orderflow(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[s
     return subprocess.run([str(ORDERFLOW), *args], capture_output=True, text=True, timeout=timeout)
 
 
-def start_load(orders_url: str, count: int, rate: float, seed: int) -> subprocess.Popen[str]:
+def start_load(orders_url: str, count: int, rate: float, seed: int, in_flight: int = 0) -> subprocess.Popen[str]:
+    """`orderflow load` in the background; with `in_flight`, once that many of its POSTs were answered, so that a
+    fault that follows finds orders mid-flow on every partition."""
+    answered = posts_answered(orders_url) if in_flight else 0.0
     argv = [str(ORDERFLOW), "load", "--orders", str(count), "--rate", str(rate), "--url", orders_url]
     argv += ["--concurrency", "8", "--wait-timeout", "180", "--seed", str(seed), "--json"]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    load = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if in_flight:
+        wait_posts(orders_url, answered + in_flight)
+    return load
 
 
 def finish_load(load: subprocess.Popen[str], timeout: float = 600) -> dict[str, Any]:

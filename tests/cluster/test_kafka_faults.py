@@ -16,14 +16,12 @@ from tests.cluster.kube import (
     broker_tool,
     finish_load,
     kubectl_json,
-    posts_answered,
     ready,
     seed,
     service_url,
     start_load,
     verify,
     wait_for,
-    wait_posts,
     wait_reachable,
 )
 
@@ -42,9 +40,7 @@ def test_the_broker_pod_deleted_under_load_loses_no_order(
     seed(cluster, platform)
     before = verify(cluster, platform).orders
     url = service_url(cluster, platform, "orders")
-    placed = posts_answered(url)
-    load = start_load(url, count=300, rate=8, seed=41)
-    wait_posts(url, placed + 40)  # orders in flight on every partition
+    load = start_load(url, count=300, rate=8, seed=41, in_flight=40)
     old = _broker(cluster, platform)
     assert old is not None
     cluster.kubectl("-n", platform.namespace, "delete", "pod", broker_pod(platform), "--wait=false")
@@ -86,8 +82,7 @@ def test_helm_upgrades_add_topics_and_change_their_config_without_losing_a_recor
     seed(cluster, platform)
     before = verify(cluster, platform).orders
     url = service_url(cluster, platform, "orders")
-    load = start_load(url, count=240, rate=6, seed=43)
-    wait_posts(url, posts_answered(url) + 20)
+    load = start_load(url, count=240, rate=6, seed=43, in_flight=20)
     retention = "259200000"  # three days instead of seven
     settings = {**platform.settings, "kafka.retryLevels": "4", "kafka.strimzi.topics.retentionMs": retention}
     helm(

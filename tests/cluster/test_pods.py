@@ -19,14 +19,12 @@ from tests.cluster.kube import (
     finish_load,
     kubectl_json,
     pods,
-    posts_answered,
     ready,
     seed,
     service_url,
     start_load,
     verify,
     wait_for,
-    wait_posts,
     wait_reachable,
 )
 
@@ -144,9 +142,7 @@ def test_a_consumer_pod_deleted_mid_flow_is_replaced_and_its_orders_finish(
     before = verify(cluster, platform).orders
     victim = _pod(cluster, platform, consumer)
     url = service_url(cluster, platform, "orders")
-    placed = posts_answered(url)
-    load = start_load(url, count=200, rate=15, seed=11)
-    wait_posts(url, placed + 30)  # orders in flight on every partition
+    load = start_load(url, count=200, rate=15, seed=11, in_flight=30)
     cluster.kubectl("-n", platform.namespace, "delete", "pod", victim, "--wait=false")
     summary = finish_load(load)
     assert _pod(cluster, platform, consumer) != victim, "the Deployment replaced it"
@@ -168,9 +164,7 @@ def test_a_rolling_update_under_load_loses_no_order_and_doubles_none(
     orders_before = verify(cluster, platform).orders
     before = {p["metadata"]["name"] for p in pods(cluster, platform.namespace, "orderflow.io/service")}
     url = service_url(cluster, platform, "orders")
-    placed = posts_answered(url)
-    load = start_load(url, count=600, rate=12, seed=23)
-    wait_posts(url, placed + 30)  # the upgrade starts with orders in flight
+    load = start_load(url, count=600, rate=12, seed=23, in_flight=30)  # the upgrade starts with orders in flight
     started = time.monotonic()
     settings = {**platform.settings, "defaults.image.tag": new_tag}
     helm(
