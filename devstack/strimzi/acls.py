@@ -3,6 +3,12 @@
 principal `User:<name>` for a SCRAM user, host `*`, type `allow` and pattern `literal` unless the entry says
 otherwise, a `cluster` resource always named `kafka-cluster`. The User Operator reconciles a user's whole set:
 bindings Kafka has that the KafkaUser does not declare are removed.
+
+Documented in Strimzi's "Deploying and Managing" guide, "Defining ACL rules" (with `simple` authorization, a user
+gets only what its KafkaUser's `acls` allow) and "Using the User Operator to manage Kafka users" (a KafkaUser
+created, changed or deleted is reflected in Kafka); and in the Custom Resource API Reference, "AclRule schema
+reference" (resource types `topic`, `group`, `cluster` and `transactionalId`, a `cluster` resource having no name;
+`patternType` `literal` or `prefix`, `*` meaning every resource with `literal`; `operations` per rule).
 """
 
 from __future__ import annotations

@@ -6,6 +6,15 @@ and one per listener of the Kafka CR (`<NAME>-<PORT>`: TLS with SCRAM-SHA-512 is
 StandardAuthorizer with Strimzi's super users; no ACL means no access (Kafka's default, which Strimzi keeps).
 Where Strimzi reads keys and certificates from Secrets through its own config provider, the stand-in mounts the
 same Secrets and points the PEM keystore and truststore at files.
+
+Documented in Strimzi's "Deploying and Managing" guide, "Configuring listeners to connect to Kafka" (the listeners of
+`spec.kafka.listeners`, each with its own encryption and authentication) and "Defining ACL rules" (with `simple`
+authorization, access is denied unless a KafkaUser's ACL rules allow it); and in the Custom Resource API Reference,
+"GenericKafkaListener schema reference" (`tls`; `authentication` `scram-sha-512` or `tls`), "KafkaAuthorizationSimple
+schema reference" (`simple` is Kafka's StandardAuthorizer in KRaft mode; `superUsers` are always allowed) and
+"KafkaClusterSpec schema reference" (`config` takes Kafka's broker options, but not those Strimzi manages: listeners,
+security, node ids, log directories). The stand-in does not drop those from `spec.kafka.config` as Strimzi does: set
+there, they override its own.
 """
 
 from __future__ import annotations

@@ -4,6 +4,15 @@ Each reconcile is whole and idempotent (Strimzi reconciles on every change and o
 are made once and kept (renewed when they would expire within 30 days, or when a broker's names changed), node
 ids are kept in the pools' statuses, every object is applied server-side, and the Kafka turns Ready once every
 broker pod is ready and the Admin API answers on the replication listener.
+
+Documented in Strimzi's "Deploying and Managing" guide, "Deploying a Kafka cluster in KRaft mode" (a Kafka and its
+KafkaNodePools; node ids count from 0 across all pools, a new node fills the lowest gap, a pool scaled down loses its
+highest id), "Configuring node pools" (each pool's replicas, roles and storage, the pool bound to its Kafka by the
+`strimzi.io/cluster` label), "Cluster Operator configuration" (a periodic reconciliation besides the watch),
+"Certificate renewal and validity periods" (CA certificates are renewed within a 30-day renewal period before they
+expire) and "Strimzi custom resource status information" (`Ready`, `observedGeneration`, `clusterId`, `kafkaVersion`,
+each listener's bootstrap address and, for TLS, the cluster CA certificate); and in the Custom Resource API
+Reference, "KafkaNodePoolStatus schema reference" (`nodeIds`, `replicas`, `roles`, `clusterId`, `labelSelector`).
 """
 
 from __future__ import annotations

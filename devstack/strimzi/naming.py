@@ -11,6 +11,16 @@ Each follows Strimzi's own code (github.com/strimzi/strimzi-kafka-operator, `api
   (but for Strimzi's three older names, see port_name);
 - broker certificates: subject CN=<cluster>-kafka,O=io.strimzi; SANs every form of both Services and each
   pod's own DNS name (`ModelUtils.generateAllServiceDnsNames`, `KafkaCluster.buildKafkaNodeCertsSubject`).
+
+Documented in Strimzi's "Deploying and Managing" guide, "List of Kafka cluster resources" (the cluster and clients CA
+Secrets, `<cluster>-cluster-operator-certs`, the `<cluster>-kafka-bootstrap` and `<cluster>-kafka-brokers` Services,
+`<cluster>-<pool>-<id>` for a node's pod, ConfigMap and key Secret, `data-<id>-<pod>` for its JBOD claims,
+`<cluster>-network-policy-kafka`), "Configuring listeners to connect to Kafka" (an `internal` listener goes through
+the headless Service and the pods' DNS names, by default without the cluster domain), "Alternative subjects in server
+certificates for Kafka listeners" (broker certificates name every broker under `<cluster>-kafka-brokers` and the
+bootstrap Service) and "Cluster Operator configuration" (`KUBERNETES_SERVICE_DNS_DOMAIN`: the names with the cluster
+domain go into the broker certificates too); and in the Custom Resource API Reference, "GenericKafkaListener schema
+reference" (a listener's unique `name` and `port`, its `type`, `tls` and `authentication`).
 """
 
 from __future__ import annotations

@@ -4,6 +4,17 @@ What Strimzi's Cluster Operator creates (see naming.py for the sources), with on
 KafkaNodePool's brokers run in a StatefulSet named like Strimzi's StrimziPodSet (`<cluster>-<pool>`), which gives
 the pods and their claims Strimzi's names and recreates a deleted pod, as the PodSet controller does. Broker pods
 meet the `restricted` Pod Security profile, as Strimzi's do.
+
+Documented in Strimzi's "Deploying and Managing" guide, "List of Kafka cluster resources" (a StrimziPodSet
+`<cluster>-<pool>` per node pool, a pod and a ConfigMap `<cluster>-<pool>-<id>` per node, the
+`<cluster>-kafka-bootstrap` and headless `<cluster>-kafka-brokers` Services, the `<cluster>-kafka`
+PodDisruptionBudget and the `<cluster>-network-policy-kafka` NetworkPolicy), "Restricting access to listeners with
+network policies" (a listener's `networkPolicyPeers` say who may connect; without them, anyone may) and "Cluster
+Operator configuration" (without `STRIMZI_OPERATOR_NAMESPACE_LABELS`, the operator may connect from any namespace);
+and in the Custom Resource API Reference, "PodDisruptionBudgetTemplate schema reference" (one Kafka pod unavailable
+at a time by default; Strimzi writes it as `minAvailable` for its PodSets, the stand-in as `maxUnavailable: 1`) and
+"jvmOptions" (without `-Xms`/`-Xmx`, the Cluster Operator sizes the heap from the memory limit, half of it for
+Kafka).
 """
 
 from __future__ import annotations

@@ -1,7 +1,14 @@
 """Strimzi's status conditions (operator-common `StatusUtils.java`): a Kafka or KafkaUser is `Ready` True when
 reconciled, else `NotReady` True with the reason and message; a KafkaTopic is `Ready` True or `Ready` False with
 them. `lastTransitionTime` (ISO-8601, UTC) changes only when the condition does, so an unchanged status is not
-rewritten."""
+rewritten.
+
+Documented in Strimzi's "Deploying and Managing" guide, "Strimzi custom resource status information" (the operator
+maintains `status.conditions` and `status.observedGeneration`; `Ready` means it deems the resource usable) and
+"Checking the status of a custom resource" (reading `.status` with kubectl); and in the Custom Resource API Reference,
+"Condition schema reference" (`type`, `status` True, False or Unknown, a CamelCase `reason`, a `message`, and a
+`lastTransitionTime` in UTC that marks the last change of status).
+"""
 
 from __future__ import annotations
 
