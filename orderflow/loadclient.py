@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 
 import httptools
 
+# A SYN to a pod that vanished with its node gets no answer, and the kernel would keep trying for two minutes.
+CONNECT_TIMEOUT_SECONDS = 5.0
+
 
 class HttpError(Exception):
     """The connection failed or closed before a full answer arrived."""
@@ -128,8 +131,13 @@ class Connection:
     async def _open(self) -> _Protocol:
         if self._protocol is not None and not self._protocol.closed:
             return self._protocol
+        connect = asyncio.get_running_loop().create_connection(_Protocol, self._host, self._port)
         try:
-            _, protocol = await asyncio.get_running_loop().create_connection(_Protocol, self._host, self._port)
+            _, protocol = await asyncio.wait_for(connect, CONNECT_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise HttpError(
+                f"cannot connect to {self._host}:{self._port} within {CONNECT_TIMEOUT_SECONDS:.0f}s"
+            ) from None
         except OSError as error:
             raise HttpError(f"cannot connect to {self._host}:{self._port}: {error}") from error
         self._protocol = protocol

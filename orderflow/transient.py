@@ -2,16 +2,20 @@
 
 A pod replaced in a rolling update closes its keep-alive connections, and kube-proxy routes to a new pod a
 moment after it is Ready; either way a request may break or meet a gateway error although the service is fine.
-Four tries, 0.25 s, 0.5 s and 1 s apart, outlast that window and stay shorter than a user's patience.
+A node that dies is longer: its pods stay among the Service's endpoints until Kubernetes marks the node
+NotReady (about 50 s), and each new connection may be routed to them. Eight tries, 0.25 s apart at first and
+then at most 4 s apart (about 16 s of waiting, plus a bounded connect each), outlast the first window at once
+and make it unlikely that every try of one request meets the dead pods of the second.
 """
 
 from __future__ import annotations
 
-ATTEMPTS = 4
+ATTEMPTS = 8
 BACKOFF_SECONDS = 0.25
+MAX_BACKOFF_SECONDS = 4.0
 STATUSES = frozenset({502, 503, 504})
 
 
 def backoff(attempt: int) -> float:
     """Seconds to wait before try number `attempt` (0 for the first)."""
-    return BACKOFF_SECONDS * 2 ** (attempt - 1) if attempt else 0.0
+    return min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS) if attempt else 0.0

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from orderflow import load as load_module
-from orderflow import transient
+from orderflow import loadclient, transient
 from orderflow.load import LoadOptions, LoadRun
 
 HANG = b"hang"
@@ -88,3 +88,32 @@ def test_a_post_without_an_answer_in_time_is_not_resent(monkeypatch: pytest.Monk
     scripted, summary = asyncio.run(_run([HANG, _answer(b"202 Accepted")]))
     assert len(scripted.keys) == 1, "the service may still be placing it: no second POST"
     assert (summary["rejected_by_status"], summary["retried"]) == ({"error:NoAnswer": 1}, 0)
+
+
+def test_a_connect_that_gets_no_answer_fails_in_bounded_time_and_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loadclient, "CONNECT_TIMEOUT_SECONDS", 0.05)
+    real_open = loadclient.Connection._open
+    calls = 0
+
+    async def first_connect_hangs(self: loadclient.Connection) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # a SYN to a vanished pod: nothing ever answers
+            loop = asyncio.get_running_loop()
+            original = loop.create_connection
+
+            async def never(*args: object, **kwargs: object) -> None:
+                await asyncio.Event().wait()
+
+            monkeypatch.setattr(loop, "create_connection", never)
+            try:
+                return await real_open(self)
+            finally:
+                monkeypatch.setattr(loop, "create_connection", original)
+        return await real_open(self)
+
+    monkeypatch.setattr(loadclient.Connection, "_open", first_connect_hangs)
+    scripted, summary = asyncio.run(_run([_answer(b"202 Accepted")]))
+    assert calls >= 2
+    assert len(scripted.keys) == 1
+    assert (summary["accepted"], summary["retried"]) == (1, 1)
