@@ -3,14 +3,14 @@
 A pod replaced in a rolling update closes its keep-alive connections, and kube-proxy routes to a new pod a
 moment after it is Ready; either way a request may break or meet a gateway error although the service is fine.
 A node that dies is longer: its pods stay among the Service's endpoints until Kubernetes marks the node
-NotReady (about 50 s), and each new connection may be routed to them. Eight tries, 0.25 s apart at first and
-then at most 4 s apart (about 16 s of waiting, plus a bounded connect each), outlast the first window at once
-and make it unlikely that every try of one request meets the dead pods of the second.
+NotReady (about 50 s), and each new connection may be routed to them: with two replicas, half the tries.
+Twelve tries, 0.25 s apart at first and then at most 4 s apart (about 32 s of waiting, plus a bounded connect
+each), outlast the first window at once, and every try of one request meets a dead pod once in 4,096.
 """
 
 from __future__ import annotations
 
-ATTEMPTS = 8
+ATTEMPTS = 12
 BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 4.0
 STATUSES = frozenset({502, 503, 504})
