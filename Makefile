@@ -39,7 +39,7 @@ venv: $(SYNCED)
 run: venv
 	$(BIN)/orderflow up
 
-# The other tiers run beside the cluster tier (tests/run-tiers.sh).
+# The Python tiers run beside the Kubernetes tiers (tests/run-tiers.sh).
 test: venv
 	VENV_BIN=$(BIN) tests/run-tiers.sh $(PYTEST_ARGS)
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# `make test`: the suite as two pytest runs side by side. The cluster tier is the longest by far and spends most of
-# its time waiting on pods and brokers, so it runs alone in one; unit, integration, e2e and the apiserver tier (a
-# bare API server, no kind cluster) fit in its waits in the other. The cluster run reports as it goes; the other
-# writes a log that is shown when both have ended. Options go to both runs; with a test path among the arguments,
-# a single run takes them all.
+# `make test`: the suite as two pytest runs side by side. The Kubernetes tiers (apiserver, cluster) spend most of
+# their time waiting on Go builds, pods and brokers, and the Python tiers (unit, integration, e2e) fit in those
+# waits instead of running before them. The Kubernetes run reports as it goes; the Python run writes a log that
+# is shown when both have ended. Options go to both runs; with a test path among the arguments, a single run
+# takes them all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTEST="${VENV_BIN:-.venv/bin}/pytest"
@@ -13,21 +13,21 @@ for arg in "$@"; do
     fi
 done
 
-log="$(mktemp -t orderflow-tiers.XXXXXX)"
-echo "make test: unit, integration, e2e and apiserver run beside the cluster tier (their log: $log)"
-"$PYTEST" tests/unit tests/integration tests/e2e tests/apiserver "$@" >"$log" 2>&1 &
-others=$!
-# Interrupted: SIGTERM lets the other run's fixtures stop what they started.
-trap 'kill -TERM "$others" 2>/dev/null; wait "$others"; exit 130' INT TERM
-"$PYTEST" tests/cluster "$@"
-cluster=$?
-wait "$others"
-others=$?
+log="$(mktemp -t orderflow-python-tiers.XXXXXX)"
+echo "make test: unit, integration and e2e run beside the apiserver and cluster tiers (their log: $log)"
+"$PYTEST" tests/unit tests/integration tests/e2e "$@" >"$log" 2>&1 &
+python_tiers=$!
+# Interrupted: SIGTERM lets the Python run's fixtures stop what they started.
+trap 'kill -TERM "$python_tiers" 2>/dev/null; wait "$python_tiers"; exit 130' INT TERM
+"$PYTEST" tests/apiserver tests/cluster "$@"
+kubernetes=$?
+wait "$python_tiers"
+python=$?
 echo
-echo "===== unit, integration, e2e and apiserver ($log) ====="
+echo "===== unit, integration and e2e ($log) ====="
 cat "$log"
 # 5 is pytest's "no test selected" (a -k or -m that only matches in the other run).
-[[ $others == 5 && $cluster != 5 ]] && others=0
-[[ $cluster == 5 && $others != 5 ]] && cluster=0
-echo "make test: unit/integration/e2e/apiserver exit $others, cluster exit $cluster"
-exit $((others != 0 ? others : cluster))
+[[ $python == 5 && $kubernetes != 5 ]] && python=0
+[[ $kubernetes == 5 && $python != 5 ]] && kubernetes=0
+echo "make test: unit/integration/e2e exit $python, apiserver/cluster exit $kubernetes"
+exit $((python != 0 ? python : kubernetes))

@@ -3,10 +3,10 @@
 The apiserver and cluster tiers need Go tools (Kubernetes, etcd, helm, Prometheus, kind and what its node image
 is made of, Compose, the collector, Jaeger, skaffold): about 45 minutes of builds on 2 cores. This plugin puts
 those two tiers last and, when a tool they need is missing, starts one process at collection that builds them
-in the order the tiers ask for them, one tool at a time, so the builds overlap the tests that need none (`make
-test` runs the cluster tier beside all the others, see tests/run-tiers.sh: each run starts its own builder). A
-fixture that needs a tool goes through `ensure_tools` as before: it takes the machine's build lock per tool, so
-it finds the tool built or waits for the build under way. Warm caches start nothing.
+in the order the tiers ask for them, one tool at a time, so the builds of the cluster tier's tools overlap the
+apiserver tier (and, in a run of every tier, the Python tiers; `make test` runs those beside, see
+tests/run-tiers.sh). A fixture that needs a tool goes through `ensure_tools` as before: it takes the machine's
+build lock per tool, so it finds the tool built or waits for the build under way. Warm caches start nothing.
 The builder stays in pytest's session but leads its own process group, which is stopped when the session ends
 or pytest dies (an interrupted build leaves only its `.partial` folder, which the next build clears).
 """
