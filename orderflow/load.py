@@ -230,12 +230,18 @@ class LoadRun:
 
 
 async def _reachable(url: str) -> str | None:
-    """None when the orders service answers /readyz with 200; else what is wrong."""
+    """None when the orders service answers /readyz with 200; else what is wrong. A refused or broken
+    connection is retried as a POST is (a pod replaced or a node lost a moment before the run starts)."""
     connection = Connection(url)
     try:
-        answer = await connection.request("GET", "/readyz", timeout=5.0)
-    except HttpError as error:
-        return f"nothing answers at {url} ({error}); start the stack with `make run`"
+        for attempt in range(transient.ATTEMPTS):
+            await asyncio.sleep(transient.backoff(attempt))
+            try:
+                answer = await connection.request("GET", "/readyz", timeout=5.0)
+                break
+            except HttpError as error:
+                if attempt == transient.ATTEMPTS - 1:
+                    return f"nothing answers at {url} ({error}); start the stack with `make run`"
     finally:
         connection.close()
     if answer.status != 200:
