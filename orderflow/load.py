@@ -234,14 +234,9 @@ async def _reachable(url: str) -> str | None:
     connection is retried as a POST is (a pod replaced or a node lost a moment before the run starts)."""
     connection = Connection(url)
     try:
-        for attempt in range(transient.ATTEMPTS):
-            await asyncio.sleep(transient.backoff(attempt))
-            try:
-                answer = await connection.request("GET", "/readyz", timeout=5.0)
-                break
-            except HttpError as error:
-                if attempt == transient.ATTEMPTS - 1:
-                    return f"nothing answers at {url} ({error}); start the stack with `make run`"
+        answer = await transient.retried(lambda: connection.request("GET", "/readyz", timeout=5.0), HttpError)
+    except HttpError as error:
+        return f"nothing answers at {url} ({error}); start the stack with `make run`"
     finally:
         connection.close()
     if answer.status != 200:

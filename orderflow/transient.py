@@ -10,6 +10,12 @@ each), outlast the first window at once, and every try of one request meets a de
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+R = TypeVar("R")
+
 ATTEMPTS = 12
 BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 4.0
@@ -19,3 +25,22 @@ STATUSES = frozenset({502, 503, 504})
 def backoff(attempt: int) -> float:
     """Seconds to wait before try number `attempt` (0 for the first)."""
     return min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS) if attempt else 0.0
+
+
+async def retried(
+    call: Callable[[], Awaitable[R]],
+    broken: type[BaseException] | tuple[type[BaseException], ...],
+    status: Callable[[R], int] | None = None,
+) -> R:
+    """`call()` under this policy: tried again after a `broken` error and, with `status`, after an answer whose
+    status is transient, up to ATTEMPTS tries; the last try's answer is returned or its error raised."""
+    for attempt in range(ATTEMPTS - 1):
+        await asyncio.sleep(backoff(attempt))
+        try:
+            answer = await call()
+        except broken:
+            continue
+        if status is None or status(answer) not in STATUSES:
+            return answer
+    await asyncio.sleep(backoff(ATTEMPTS - 1))
+    return await call()

@@ -32,16 +32,9 @@ async def _bounded(calls: list[Callable[[], Awaitable[T]]], concurrency: int = 3
 
 async def _json(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
     """GET `url` as JSON, None on 404; a broken connection or a 502-504 is tried again (orderflow.transient)."""
-    for attempt in range(transient.ATTEMPTS):
-        await asyncio.sleep(transient.backoff(attempt))
-        try:
-            response = await client.get(url, params=params)
-        except httpx.TransportError:
-            if attempt == transient.ATTEMPTS - 1:
-                raise
-            continue
-        if response.status_code not in transient.STATUSES:
-            break
+    response = await transient.retried(
+        lambda: client.get(url, params=params), httpx.TransportError, lambda answer: answer.status_code
+    )
     if response.status_code == 404:
         return None
     response.raise_for_status()
