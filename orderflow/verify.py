@@ -1,8 +1,15 @@
-"""`orderflow verify`: read every order, payment and stock level from a running stack and check the invariants."""
+"""`orderflow verify`: read every order, payment and stock level from a running stack and check the invariants.
+
+The invariants hold once the saga is at rest: a refund or a stock release follows its order's cancellation
+asynchronously (through the outbox, Kafka and the other service's consumer), and an order placed a moment ago
+is still PENDING. So a snapshot taken right after a load may catch a compensation in flight; `verify` reads
+again while violations remain, for up to `--settle` seconds, and reports only those that outlast it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -18,6 +25,9 @@ from orderflow.invariants import OrderFacts, PaymentFacts, StockFacts, violation
 
 console = Console()
 T = TypeVar("T")
+Facts = tuple[list[OrderFacts], dict[str, PaymentFacts], dict[str, StockFacts]]
+
+SETTLE_INTERVAL_SECONDS = 1.0
 
 
 async def _bounded(calls: list[Callable[[], Awaitable[T]]], concurrency: int = 32) -> list[T]:
@@ -41,9 +51,7 @@ async def _json(client: httpx.AsyncClient, url: str, **params: Any) -> Any:
     return response.json()
 
 
-async def collect(
-    orders_url: str, inventory_url: str, payments_url: str
-) -> tuple[list[OrderFacts], dict[str, PaymentFacts], dict[str, StockFacts]]:
+async def collect(orders_url: str, inventory_url: str, payments_url: str) -> Facts:
     async with httpx.AsyncClient(timeout=30) as client:
         ids: list[str] = []
         cursor: str | None = None
@@ -75,6 +83,23 @@ async def collect(
     return orders, payments, stock
 
 
+async def settled(
+    read: Callable[[], Awaitable[Facts]],
+    check: Callable[[Facts], list[str]],
+    seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[Facts, list[str]]:
+    """Read and check until nothing is violated or `seconds` have passed; the last facts and violations."""
+    deadline = clock() + seconds
+    while True:
+        facts = await read()
+        found = check(facts)
+        if not found or clock() >= deadline:
+            return facts, found
+        console.print(f"{len(found)} violations, maybe compensations in flight: reading again", style="dim")
+        await asyncio.sleep(SETTLE_INTERVAL_SECONDS)
+
+
 def verify(
     orders_url: Annotated[
         str, typer.Option(envvar="ORDERFLOW_ORDERS_URL", help="Orders API")
@@ -88,11 +113,23 @@ def verify(
     initial_stock: Annotated[
         int | None, typer.Option(help="Stock every SKU started with, to check available + reserved against")
     ] = None,
+    settle: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds to keep reading while violations remain (refunds and releases in flight); 0: one snapshot",
+        ),
+    ] = 30.0,
 ) -> None:
     """Check the saga invariants on a running stack: terminal orders, net charges, conserved stock."""
-    orders, payments, stock = asyncio.run(collect(orders_url, inventory_url, payments_url))
-    initial = {sku: initial_stock for sku in stock} if initial_stock is not None else None
-    found = violations(orders, payments, stock, initial)
+
+    def check(facts: Facts) -> list[str]:
+        orders, payments, stock = facts
+        initial = {sku: initial_stock for sku in stock} if initial_stock is not None else None
+        return violations(orders, payments, stock, initial)
+
+    facts, found = asyncio.run(settled(partial(collect, orders_url, inventory_url, payments_url), check, settle))
+    orders, payments, stock = facts
     statuses = Counter(order.status for order in orders)
     console.print(
         f"{len(orders)} orders ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}), "
@@ -101,9 +138,9 @@ def verify(
     if found:
         for problem in found[:50]:
             console.print(f"[red]violated:[/] {problem}")
-        console.print(f"[red]{len(found)} invariant violations[/]")
+        console.print(f"[red]{len(found)} invariant violations[/], still there after {settle:g} s")
         raise typer.Exit(1)
     console.print(
         "[green]all invariants hold[/]: every order terminal; net charge = total if CONFIRMED else 0; "
-        "reserved stock = confirmed demand" + ("; available + reserved = initial" if initial else "")
+        "reserved stock = confirmed demand" + ("; available + reserved = initial" if initial_stock is not None else "")
     )
