@@ -14,9 +14,14 @@ router = APIRouter(tags=["stock"])
 
 Sku = Annotated[str, Path(min_length=1, max_length=IDENTIFIER_LENGTH)]
 
+# Far below the 64-bit column's 9.2e18, so that releases adding reserved units back on top still fit.
+MAX_STOCK = 10**15
+
 
 class StockUpdate(BaseModel):
-    available: Annotated[int, Field(ge=0, description="Units on hand and not reserved by any order"), NOT_A_BOOL]
+    available: Annotated[
+        int, Field(ge=0, le=MAX_STOCK, description="Units on hand and not reserved by any order"), NOT_A_BOOL
+    ]
 
 
 async def _known_stock(sku: Sku, context: Context) -> StockLevel:

@@ -6,6 +6,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Enum,
@@ -36,7 +37,7 @@ stock = Table(
     "stock",
     metadata,
     Column("sku", identifier_type(), primary_key=True),
-    Column("available", Integer, nullable=False),
+    Column("available", BigInteger, nullable=False),
     # The conditional UPDATE already refuses to oversell; the constraint catches any other writer.
     CheckConstraint("available >= 0", name="available_not_negative"),
 )

@@ -6,10 +6,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from eventkit.events import Reservation
 from eventkit.host.settings import ServiceSettings
 from eventkit.vocabulary import IDENTIFIER_LENGTH
+from services.inventory import repository
+from services.inventory.api import MAX_STOCK
 from services.inventory.app import create_app
+from services.orders.schemas import MAX_QUANTITY
 from tests.support.publisher import NoBroker
 
 
@@ -46,7 +51,9 @@ async def test_an_unknown_sku_is_404(client: httpx.AsyncClient) -> None:
     assert "NEVER-STOCKED" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [{"available": -1}, {"available": "many"}, {}])
+@pytest.mark.parametrize(
+    "body", [{"available": -1}, {"available": "many"}, {}, {"available": MAX_STOCK + 1}, {"available": 2**63}]
+)
 async def test_invalid_stock_is_422_naming_the_field(client: httpx.AsyncClient, body: dict[str, object]) -> None:
     response = await client.put("/stock/MUG-RED", json=body)
 
@@ -78,3 +85,14 @@ async def test_a_method_the_path_lacks_is_405_listing_every_method_it_has(
 
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, HEAD, PUT"
+
+
+async def test_the_largest_stock_accepted_is_stored_and_released_stock_still_fits(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # A release adds reserved units back onto what is available, which an operator may have set to the most
+    # accepted meanwhile: the column holds that sum (a 32-bit one failed on PostgreSQL above 2**31 - 1).
+    assert (await client.put("/stock/MUG-RED", json={"available": MAX_STOCK})).status_code == 200
+    async with sessions.begin() as session:
+        await repository.give_back(session, [Reservation(sku="MUG-RED", quantity=MAX_QUANTITY)])
+    assert (await client.get("/stock/MUG-RED")).json()["available"] == MAX_STOCK + MAX_QUANTITY
