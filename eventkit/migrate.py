@@ -53,6 +53,24 @@ def upgrade(script_location: Path, url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(script_location, url), revision)
 
 
+# The key of the PostgreSQL advisory lock a migration holds ("orderflo" in ASCII); advisory locks are per database.
+MIGRATION_LOCK = 0x6F72_6465_7266_6C6F
+
+
+def take_migration_lock(connection: Connection) -> None:
+    """Wait for the database's migration lock: every pod migrates in an init container, so replicas and dedicated
+    consumer or relay pods of one service start migrations of one database together, and two Alembic runs that
+    both find no version table both create it (all but one fail). The lock makes them take turns; each one after
+    the first finds the database at its head. A session lock, as Alembic commits its own transaction; it ends with
+    the migration's connection (NullPool closes it).
+
+    SQLite needs none: the chart runs PostgreSQL only, and SQLite serializes writers itself.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.commit()
+
+
 def run_env(target_metadata: MetaData) -> None:
     """The body of every service's Alembic `env.py`, for SQLite (aiosqlite) and PostgreSQL (asyncpg) alike.
 
@@ -71,6 +89,7 @@ def run_env(target_metadata: MetaData) -> None:
         return
 
     def migrate(connection: Connection) -> None:
+        take_migration_lock(connection)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

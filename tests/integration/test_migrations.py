@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from devstack.postgres import LocalPostgres
 from eventkit.host.registry import find
@@ -19,6 +22,8 @@ from services.payments.repository import metadata as payments
 from tests.support.databases import BACKENDS, migrate, new_database_url, on_connection, schema_differences, table_names
 
 METADATA = {"orders": orders, "inventory": inventory, "payments": payments}
+# Replicas of one service starting together; more than the two cores, so that they overlap.
+PODS = 4
 
 
 @pytest.fixture(params=BACKENDS)
@@ -69,3 +74,43 @@ async def test_a_database_made_before_the_naming_convention_gets_its_names(
 
     names = await on_connection(url, lambda c: inspect(c).get_pk_constraint(table)["name"])
     assert names == f"pk_{table}"
+
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("service", sorted(METADATA))
+async def test_pods_migrating_one_database_at_once_all_succeed(service: str, postgres: LocalPostgres) -> None:
+    """Every pod runs `orderflow-service migrate` as an init container, so several replicas of one service (or its
+    dedicated consumer and relay pods) migrate one database at once: each must finish, with the schema once.
+
+    So that they overlap for certain, not only when their starts happen to, the test holds Alembic's first step
+    (creating its version table) open in a transaction of its own until every pod waits on a lock, then rolls back.
+    """
+    url = postgres.url(f"{service}_{uuid.uuid4().hex[:8]}")
+    command_line = [str(Path(sys.executable).with_name("orderflow-service")), "migrate", service, "--url", url]
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as holder, engine.connect() as watcher:
+            await holder.execute(text("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)"))
+            pods = [
+                await asyncio.create_subprocess_exec(
+                    *command_line, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+                )
+                for _ in range(PODS)
+            ]
+            waiting = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            async with asyncio.timeout(120):
+                while (await watcher.execute(waiting)).scalar() < PODS:
+                    await watcher.rollback()  # a fresh snapshot of the statistics for the next look
+                    await asyncio.sleep(0.1)
+            await holder.rollback()
+            outputs = [(await pod.communicate())[0].decode() for pod in pods]
+    finally:
+        await engine.dispose()
+
+    assert [pod.returncode for pod in pods] == [0] * PODS, "\n---\n".join(outputs)
+    assert await schema_differences(url, METADATA[service]) == []
+    count = "SELECT count(*) FROM alembic_version"
+    assert await on_connection(url, lambda c: c.exec_driver_sql(count).scalar()) == 1
