@@ -76,7 +76,6 @@ async def test_a_database_made_before_the_naming_convention_gets_its_names(
     assert names == f"pk_{table}"
 
 
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("service", sorted(METADATA))
 async def test_pods_migrating_one_database_at_once_all_succeed(service: str, postgres: LocalPostgres) -> None:
