@@ -101,7 +101,7 @@ async def test_pods_migrating_one_database_at_once_all_succeed(service: str, pos
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )
             async with asyncio.timeout(120):
-                while (await watcher.execute(waiting)).scalar() < PODS:
+                while (await watcher.execute(waiting)).scalar_one() < PODS:
                     await watcher.rollback()  # a fresh snapshot of the statistics for the next look
                     await asyncio.sleep(0.1)
             await holder.rollback()
