@@ -75,7 +75,7 @@ def test_helm_test_pod_passes_against_running_services(helm: Helm, stack: dict[s
 
 
 def _script(helm: Helm, test_pod: str, urls: dict[str, str], *args: str) -> str:
-    pods = {p["metadata"]["name"]: p for p in of_kind(helm.template(*args), "Pod")}
+    pods = {p["metadata"]["name"]: p for p in of_kind(helm.template("--set", "tests.sku=HELM-TEST-SKU", *args), "Pod")}
     script = pods[f"of-orderflow-test-{test_pod}"]["spec"]["containers"][0]["command"][2]
     replaced, count = re.subn(r"^urls = json\.loads\(.*\)$", f"urls = {urls!r}", script, flags=re.M)
     assert count == 1, script

@@ -182,6 +182,6 @@ def test_pod_security_admission_admits_every_pod_under_the_restricted_profile(
         # and the check has teeth: a root container is refused
         root = {**pod, "spec": {**spec, "securityContext": {"runAsUser": 0}}}
         refused = client.post(f"/api/v1/namespaces/{namespace}/pods", params={"dryRun": "All"}, json=root)
-    assert checked >= 5
+    assert checked >= 4  # the three services' Deployments and helm test's api-reachable pod, at least
     assert refused.status_code == 403
     assert "violates PodSecurity" in refused.text

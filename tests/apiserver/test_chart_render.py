@@ -745,8 +745,20 @@ def test_own_affinity_or_spread_constraints_replace_the_defaults_and_false_drops
 # --- helm test pods --------------------------------------------------------------------------------------------
 
 
-def test_helm_test_pods_check_readiness_and_an_order_reaching_confirmed(default: list[Manifest]) -> None:
-    pods = {p["metadata"]["name"]: p for p in of_kind(default, "Pod")}
+def _notes(helm: Helm, *args: str) -> str:
+    out = helm.run("install", "of", CHART, "--namespace", "shop", "--dry-run=client", *args).stdout
+    return out.split("\nNOTES:\n", 1)[1]
+
+
+def test_helm_test_only_reads_unless_a_test_sku_is_set(default: list[Manifest], helm: Helm) -> None:
+    """The order-flow pod sets stock and places orders: a release gets it only by naming a SKU for tests."""
+    assert [p["metadata"]["name"] for p in of_kind(default, "Pod")] == ["of-orderflow-test-api-reachable"]
+    assert "every API is ready; set tests.sku (a SKU for tests only) to run an order too" in _notes(helm)
+    assert "places orders on SKU T-1: one CONFIRMED, one CANCELLED" in _notes(helm, "--set", "tests.sku=T-1")
+
+
+def test_helm_test_pods_check_readiness_and_an_order_reaching_confirmed(helm: Helm) -> None:
+    pods = {p["metadata"]["name"]: p for p in of_kind(helm.template("--set", "tests.sku=T-1"), "Pod")}
     assert set(pods) == {"of-orderflow-test-api-reachable", "of-orderflow-test-order-flow"}
     for pod in pods.values():
         assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
