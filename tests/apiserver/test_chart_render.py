@@ -86,6 +86,7 @@ def test_helm_lint_strict_passes(helm: Helm, values: Path) -> None:
         (["--set", "defaults.relay.mode=sidecar"], "at '/defaults/relay/mode'"),
         (["--set-string", "defaults.topologySpread=yes"], "at '/defaults/topologySpread': got string, want boolean"),
         (["--set", "operations.shell=true"], "at '/operations': additional properties 'shell' not allowed"),
+        (["--set", "services.orders.image.digest=ab12"], "at '/services/orders/image/digest': 'ab12' does not match"),
         (["--set", "observability.tracesSampleRatio=1.5"], "at '/observability/tracesSampleRatio': '1.5' does not"),
         (["--set", "observability.tracesSampleRatio=2"], "at '/observability/tracesSampleRatio': maximum"),
         (["--set", "defaults.resources.limits.cpu=null"], "at '/defaults/resources/limits': missing property 'cpu'"),
@@ -140,6 +141,44 @@ def test_every_object_carries_the_recommended_labels(matrix: dict[str, list[Mani
         assert labels["app.kubernetes.io/part-of"] == "orderflow"
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
         assert {"app.kubernetes.io/component", "app.kubernetes.io/version", "helm.sh/chart"} <= set(labels)
+
+
+DIGEST = "sha256:" + "ab" * 32
+APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+
+
+def _containers(manifest: Manifest) -> list[dict[str, Any]]:
+    spec = manifest["spec"]["template"]["spec"] if "template" in manifest["spec"] else manifest["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def test_a_digest_pins_each_image_and_the_version_follows_the_tag_deployed(helm: Helm) -> None:
+    manifests = helm.template(
+        "--set", "services.orders.image.tag=1.4.2", "--set", f"services.orders.image.digest={DIGEST}",
+        "--set", f"services.inventory.image.tag=1.4.1@{DIGEST}",  # skaffold's form
+        "--set", "operations.enabled=true", "--set", f"operations.image.digest={DIGEST}",
+    )  # fmt: skip
+    expected = {
+        "orders": ("orderflow-orders:1.4.2@" + DIGEST, "1.4.2"),
+        "inventory": ("orderflow-inventory:1.4.1@" + DIGEST, "1.4.1"),
+        "payments": (f"orderflow-payments:{APP_VERSION}", APP_VERSION),
+    }
+    for service, (image, version) in expected.items():
+        deployment = named(manifests, "Deployment", f"of-orderflow-{service}")
+        assert {c["image"] for c in _containers(deployment)} == {image}
+        for labels in (deployment["metadata"]["labels"], deployment["spec"]["template"]["metadata"]["labels"]):
+            assert labels["app.kubernetes.io/version"] == version
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        attributes = next(e["value"] for e in container["env"] if e["name"] == "OTEL_RESOURCE_ATTRIBUTES")
+        assert f"service.version={version}," in attributes
+    [ops] = _containers(named(manifests, "Deployment", "of-orderflow-ops"))
+    assert ops["image"] == f"orderflow-cli:{APP_VERSION}@{DIGEST}"
+
+
+def test_a_digest_for_every_image_at_once_is_refused(helm: Helm) -> None:
+    """Each image has its own digest: one under defaults would pin all three services to one image."""
+    with pytest.raises(HelmFailed, match=r"defaults.image.digest is set, but each image has its own digest"):
+        helm.template("--set", f"defaults.image.digest={DIGEST}")
 
 
 def test_a_service_block_overrides_only_what_it_names(helm: Helm) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from devstack.cluster.controlplane import ControlPlane
 from tests.apiserver.helm import REPO, Helm, Manifest, api_path, documents, named
@@ -33,6 +34,7 @@ def test_chart_lints_strictly(helm: Helm, values: Path | None) -> None:
         ("leaderElection=true", "leaderElection"),
         ("watchNamespaces[0]=Not_A_Namespace", "watchNamespaces"),
         ("image.pullPolicy=Sometimes", "pullPolicy"),
+        ("image.digest=ab12", "digest"),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_key(helm: Helm, override: str, complaint: str) -> None:
@@ -43,6 +45,33 @@ def test_schema_rejects_bad_values_naming_the_key(helm: Helm, override: str, com
 
 def _render(helm: Helm, *args: str | Path) -> list[Manifest]:
     return documents(helm.run("template", "orderflow-operator", CHART, "--namespace", "ops", *args).stdout)
+
+
+DIGEST = "sha256:" + "ab" * 32
+APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+
+
+@pytest.mark.parametrize(
+    ("args", "image", "version"),
+    [
+        ([], f"orderflow-operator:{APP_VERSION}", APP_VERSION),
+        (
+            ["--set", "image.tag=1.4.2", "--set", f"image.digest={DIGEST}"],
+            f"orderflow-operator:1.4.2@{DIGEST}",
+            "1.4.2",
+        ),
+        (["--set", f"image.tag=1.4.1@{DIGEST}"], f"orderflow-operator:1.4.1@{DIGEST}", "1.4.1"),  # skaffold's form
+    ],
+)
+def test_a_digest_pins_the_image_and_the_version_follows_the_tag(
+    helm: Helm, args: list[str], image: str, version: str
+) -> None:
+    manifests = _render(helm, *args)
+    [deployment] = [m for m in manifests if m["kind"] == "Deployment"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == image
+    assert {m["metadata"]["labels"]["app.kubernetes.io/version"] for m in manifests} == {version}
+    assert deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"] == version
 
 
 def test_pod_is_restricted_and_serves_metrics_and_health(helm: Helm) -> None:

@@ -22,10 +22,23 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end -}}
 
+{{/* The image's tag and digest: the tag defaults to Chart.appVersion; a digest (image.digest, or "<tag>@<digest>"
+in image.tag as skaffold sets it) pins the image. */}}
+{{- define "orderflow-operator.tagged" -}}
+{{- splitList "@" (.Values.image.tag | default .Chart.AppVersion | toString) | toJson -}}
+{{- end -}}
+
+{{- define "orderflow-operator.image" -}}
+{{- $tagged := include "orderflow-operator.tagged" . | fromJsonArray -}}
+{{- $digest := .Values.image.digest | default (ternary (last $tagged) "" (gt (len $tagged) 1)) -}}
+{{- .Values.image.repository }}{{ with first $tagged }}:{{ . }}{{ end }}{{ with $digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
 {{- define "orderflow-operator.labels" -}}
 {{ include "orderflow-operator.selectorLabels" . }}
 app.kubernetes.io/part-of: orderflow
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- /* The version the image runs: its tag without a digest. */}}
+app.kubernetes.io/version: {{ first (include "orderflow-operator.tagged" . | fromJsonArray) | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 }}
 {{- end -}}

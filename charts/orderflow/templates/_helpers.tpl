@@ -30,11 +30,11 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{/* All labels of an object. Args: root, component. */}}
+{{/* All labels of an object. Args: root, component, and image (a service's; else defaults.image) for the version. */}}
 {{- define "orderflow.labels" -}}
 {{ include "orderflow.selectorLabels" . }}
 app.kubernetes.io/part-of: orderflow
-app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ include "orderflow.imageVersion" (dict "image" (.image | default .root.Values.defaults.image) "root" .root) | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ include "orderflow.chart" .root }}
 {{- with .root.Values.commonLabels }}
@@ -48,18 +48,22 @@ app.kubernetes.io/name: {{ include "orderflow.name" .root }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 
-{{/* An image reference. Args: image (repository, tag, registry), default tag. A tag may carry "@digest". */}}
+{{/* An image reference, [registry/]repository[:tag][@digest]. The tag defaults to Chart.appVersion; image.digest
+pins the image, as does a digest in the tag ("<tag>@sha256:…", the form skaffold sets). Args: image, root. */}}
 {{- define "orderflow.image" -}}
-{{- $tag := .image.tag | default .defaultTag | toString -}}
 {{- $repository := .image.repository -}}
 {{- if .image.registry -}}
 {{- $repository = printf "%s/%s" .image.registry .image.repository -}}
 {{- end -}}
-{{- if hasPrefix "@" $tag -}}
-{{- printf "%s%s" $repository $tag -}}
-{{- else -}}
-{{- printf "%s:%s" $repository $tag -}}
+{{- $tagged := splitList "@" (.image.tag | default .root.Chart.AppVersion | toString) -}}
+{{- $digest := .image.digest | default (ternary (last $tagged) "" (gt (len $tagged) 1)) -}}
+{{- $repository }}{{ with first $tagged }}:{{ . }}{{ end }}{{ with $digest }}@{{ . }}{{ end -}}
 {{- end -}}
+
+{{/* The version an image runs, for app.kubernetes.io/version and service.version: its tag without a digest, else
+Chart.appVersion. Args: image, root. */}}
+{{- define "orderflow.imageVersion" -}}
+{{- first (splitList "@" (.image.tag | toString)) | default .root.Chart.AppVersion | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/* The values of one service: defaults, with services.<name> merged over them. Args: root, name. As YAML. */}}

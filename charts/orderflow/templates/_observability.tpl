@@ -38,13 +38,14 @@ Jaeger (which takes OTLP itself), else "" for none. */}}
 {{- end -}}
 {{- end -}}
 
-{{/* Standard OTEL_* variables. Args: root, name. */}}
+{{/* Standard OTEL_* variables. Args: root, name, svc. */}}
 {{- define "orderflow.otel.env" -}}
 {{- $endpoint := include "orderflow.otlpEndpoint" .root -}}
+{{- $version := include "orderflow.imageVersion" (dict "image" .svc.image "root" .root) -}}
 - name: OTEL_SERVICE_NAME
   value: {{ .name | quote }}
 - name: OTEL_RESOURCE_ATTRIBUTES
-  value: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s,k8s.namespace.name=%s,k8s.pod.name=$(POD_NAME)" .root.Release.Name .root.Chart.AppVersion .root.Release.Namespace .root.Release.Namespace | quote }}
+  value: {{ printf "service.namespace=%s,service.version=%s,deployment.environment.name=%s,k8s.namespace.name=%s,k8s.pod.name=$(POD_NAME)" .root.Release.Name $version .root.Release.Namespace .root.Release.Namespace | quote }}
 - name: OTEL_PROPAGATORS
   value: tracecontext,baggage
 {{- if $endpoint }}

@@ -51,7 +51,7 @@ PostgreSQL exists), and Alembic makes the run a no-op once the schema is current
 {{- $svc := .svc -}}
 metadata:
   labels:
-    {{- include "orderflow.labels" (dict "root" $root "component" .component) | nindent 4 }}
+    {{- include "orderflow.labels" (dict "root" $root "component" .component "image" $svc.image) | nindent 4 }}
     orderflow.io/service: {{ .name }}
     {{- with $svc.podLabels }}
     {{- toYaml . | nindent 4 }}
@@ -79,7 +79,7 @@ spec:
   {{- end }}
   {{- if $root.Values.migrations.enabled }}
     - name: migrate
-      image: {{ include "orderflow.image" (dict "image" $svc.image "defaultTag" $root.Chart.AppVersion) | quote }}
+      image: {{ include "orderflow.image" (dict "image" $svc.image "root" $root) | quote }}
       imagePullPolicy: {{ $svc.image.pullPolicy }}
       args: ["migrate", {{ .name | quote }}]
       env:
@@ -93,7 +93,7 @@ spec:
   {{- end }}
   containers:
     - name: {{ .name }}
-      image: {{ include "orderflow.image" (dict "image" $svc.image "defaultTag" $root.Chart.AppVersion) | quote }}
+      image: {{ include "orderflow.image" (dict "image" $svc.image "root" $root) | quote }}
       imagePullPolicy: {{ $svc.image.pullPolicy }}
       args: ["serve", {{ .name | quote }}, "--host", "0.0.0.0", "--port", "8000", "--log-level", {{ $svc.logLevel | quote }}]
       ports:

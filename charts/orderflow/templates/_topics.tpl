@@ -20,7 +20,7 @@ beforehand and set kafka.external.topics.provision=false).
 {{- $root := .root -}}
 {{- $topics := $root.Values.kafka.external.topics -}}
 - name: topics
-  image: {{ include "orderflow.image" (dict "image" .svc.image "defaultTag" $root.Chart.AppVersion) | quote }}
+  image: {{ include "orderflow.image" (dict "image" .svc.image "root" $root) | quote }}
   imagePullPolicy: {{ .svc.image.pullPolicy }}
   # `orderflow-service topics` (eventkit.host.main): retry levels from ORDERFLOW_CONSUMER__RETRY_LEVELS.
   args: ["topics", "--partitions", {{ $topics.partitions | quote }}, "--replication-factor", {{ $topics.replicationFactor | quote }}]
