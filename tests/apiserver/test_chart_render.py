@@ -86,6 +86,7 @@ def test_helm_lint_strict_passes(helm: Helm, values: Path) -> None:
         (["--set", "defaults.relay.mode=sidecar"], "at '/defaults/relay/mode'"),
         (["--set-string", "defaults.topologySpread=yes"], "at '/defaults/topologySpread': got string, want boolean"),
         (["--set", "operations.shell=true"], "at '/operations': additional properties 'shell' not allowed"),
+        (["--set-json", 'defaults.env.X={"secretKeyRef": {"name": "s", "key": "k"}}'], "at '/defaults/env/X'"),
         (["--set", "services.orders.image.digest=ab12"], "at '/services/orders/image/digest': 'ab12' does not match"),
         (["--set", "observability.tracesSampleRatio=1.5"], "at '/observability/tracesSampleRatio': '1.5' does not"),
         (["--set", "observability.tracesSampleRatio=2"], "at '/observability/tracesSampleRatio': maximum"),
@@ -179,6 +180,28 @@ def test_a_digest_for_every_image_at_once_is_refused(helm: Helm) -> None:
     """Each image has its own digest: one under defaults would pin all three services to one image."""
     with pytest.raises(HelmFailed, match=r"defaults.image.digest is set, but each image has its own digest"):
         helm.template("--set", f"defaults.image.digest={DIGEST}")
+
+
+def test_environment_variables_come_from_values_secrets_and_config_maps(helm: Helm) -> None:
+    limit = {"configMapKeyRef": {"name": "payment-limits", "key": "default"}}
+    manifests = helm.template(
+        "--set-string", "services.payments.env.ORDERFLOW_PAYMENTS_FLAKY_FAILURES=2",
+        "--set-json", f"services.payments.env.ORDERFLOW_PAYMENTS_DEFAULT_LIMIT={json.dumps({'valueFrom': limit})}",
+        "--set-json", 'defaults.envFrom=[{"secretRef": {"name": "orderflow-settings"}}]',
+        "--set", "services.payments.consumer.mode=dedicated",
+    )  # fmt: skip
+    for name in ("of-orderflow-payments", "of-orderflow-payments-consumer"):
+        [container] = named(manifests, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["ORDERFLOW_PAYMENTS_FLAKY_FAILURES"] == {"name": "ORDERFLOW_PAYMENTS_FLAKY_FAILURES", "value": "2"}
+        assert env["ORDERFLOW_PAYMENTS_DEFAULT_LIMIT"] == {
+            "name": "ORDERFLOW_PAYMENTS_DEFAULT_LIMIT",
+            "valueFrom": limit,
+        }
+        assert container["envFrom"] == [{"secretRef": {"name": "orderflow-settings"}}]
+    [orders] = named(manifests, "Deployment", "of-orderflow-orders")["spec"]["template"]["spec"]["containers"]
+    assert orders["envFrom"] == [{"secretRef": {"name": "orderflow-settings"}}]
+    assert "ORDERFLOW_PAYMENTS_DEFAULT_LIMIT" not in {e["name"] for e in orders["env"]}
 
 
 def test_a_service_block_overrides_only_what_it_names(helm: Helm) -> None:

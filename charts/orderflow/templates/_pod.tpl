@@ -15,7 +15,12 @@
   value: {{ or (eq .role "consumer") (and (eq .role "service") (eq .svc.consumer.mode "inline")) | quote }}
 {{- range $name, $value := .svc.env }}
 - name: {{ $name }}
+{{- if kindIs "map" $value }}
+  valueFrom:
+    {{- toYaml $value.valueFrom | nindent 4 }}
+{{- else }}
   value: {{ $value | toString | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -102,6 +107,10 @@ spec:
           protocol: TCP
       env:
         {{- include "orderflow.service.env" . | nindent 8 }}
+      {{- with $svc.envFrom }}
+      envFrom:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       {{- include "orderflow.service.probes" . | nindent 6 }}
       {{- if $svc.preStopSeconds }}
       lifecycle:
