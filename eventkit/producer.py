@@ -26,7 +26,7 @@ from aiokafka.structs import RecordMetadata
 
 from eventkit.envelope import KafkaRecord, header_text
 from eventkit.observability.metrics import EVENTS_PRODUCED
-from eventkit.observability.spans import end_send, start_send
+from eventkit.observability.spans import end_send, server_attributes, start_send
 from eventkit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class _Pending:
 class EventProducer:
     def __init__(self, settings: KafkaSettings, *, client_id: str = "orderflow") -> None:
         self._settings = settings
+        self._server = server_attributes(settings.bootstrap_servers)  # of every send span
         self._client_id = client_id
         self._buffer: deque[_Pending] = deque()  # accepted, not yet handed to aiokafka
         self._unacknowledged = 0  # accepted, not yet settled by Kafka or dropped: what the bound limits
@@ -142,7 +143,7 @@ class EventProducer:
                 f"{self._unacknowledged} records wait for Kafka at {self._settings.bootstrap_servers}; "
                 "ORDERFLOW_PRODUCER_BUFFER_RECORDS is the bound"
             )
-        record, span = start_send(topic, record)
+        record, span = start_send(topic, record, self._server)
         item = _Pending(topic, record)
         self._unacknowledged += 1
         deadline = asyncio.get_running_loop().call_later(self._settings.producer_buffer_seconds, self._expire, item)

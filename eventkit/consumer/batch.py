@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from opentelemetry.util.types import AttributeValue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eventkit.consumer.records import BatchHandler, EventFailed, Failure, Work
@@ -56,6 +57,7 @@ class BatchTransaction:
         sessions: async_sessionmaker[AsyncSession],
         tables: MessagingTables,
         trace_headers: Callable[[], Headers],
+        server: dict[str, AttributeValue],
         batch_handler: BatchHandler | None = None,
     ) -> None:
         self._group = group
@@ -63,6 +65,7 @@ class BatchTransaction:
         self._sessions = sessions
         self._tables = tables
         self._trace_headers = trace_headers
+        self._server = server  # the spans' server.address and server.port
         self._batch_handler = batch_handler
 
     async def apply(self, work: list[Work]) -> Handled:
@@ -129,7 +132,7 @@ class BatchTransaction:
         assert self._batch_handler is not None
         spans = {}
         for item in work:
-            span, context = start_process(item.record, self._group, item.event)
+            span, context = start_process(item.record, self._group, item.event, self._server)
             spans[item.event.id] = span
             uow.causes[item.event.id] = context
         started = time.perf_counter()
@@ -155,7 +158,7 @@ class BatchTransaction:
         """One handler call inside its record's process span, which records the handler's own error."""
         started = time.perf_counter()
         try:
-            with process_span(item.record, self._group, item.event), event_logged(item.event):
+            with process_span(item.record, self._group, item.event, self._server), event_logged(item.event):
                 try:
                     await item.handler(uow, item.event)
                 except Exception as error:

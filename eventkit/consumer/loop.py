@@ -28,7 +28,7 @@ from eventkit.events import EventData
 from eventkit.messaging import MessagingTables
 from eventkit.observability.lag import report_lag
 from eventkit.observability.metrics import EVENTS_CONSUMED
-from eventkit.observability.spans import context_headers
+from eventkit.observability.spans import context_headers, server_attributes
 from eventkit.producer import Sender
 from eventkit.retry import Origin
 from eventkit.settings import KafkaSettings
@@ -78,6 +78,7 @@ class EventConsumer:
             sessions=sessions,
             tables=tables,
             trace_headers=context_headers,
+            server=server_attributes(kafka.bootstrap_servers),
             batch_handler=batch_handler,
         )
         self._membership = Membership()

@@ -4,6 +4,11 @@ One trace per order: a unit of work stores the current context with each outbox 
 the producer's `send <topic>` span continues the context found in a record's headers and replaces it with
 its own; a consumer's `process <topic>` span is a child of that send span and links to it. Retry and
 dead-letter records keep their headers, so later attempts and replays stay in the original trace.
+
+Attributes follow OpenTelemetry's messaging conventions for Kafka (`messaging.operation.name` and `.type`, the
+destination, partition, offset, key and group, `error.type` on failure, and `server.address`/`server.port`: the
+first bootstrap server, as OpenTelemetry's own aiokafka instrumentation reports it). `orderflow.order.id`, the
+event's subject, lets Jaeger find every span of an order by the id a person knows.
 """
 
 from __future__ import annotations
@@ -27,6 +32,22 @@ if TYPE_CHECKING:
     from eventkit.envelope import CloudEvent
 
 _KAFKA: dict[str, AttributeValue] = {"messaging.system": "kafka"}
+ORDER_ID = "orderflow.order.id"
+
+
+def server_attributes(bootstrap_servers: str) -> dict[str, AttributeValue]:
+    """`server.address` and `server.port` of the first of Kafka's bootstrap servers ("host:port,...")."""
+    first = bootstrap_servers.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    if not host or not port.isdigit():
+        return {"server.address": first} if first else {}
+    return {"server.address": host.strip("[]"), "server.port": int(port)}
+
+
+def error_type(error: BaseException) -> str:
+    """The convention's `error.type` of an exception: its fully qualified class name."""
+    kind = type(error)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def context_headers() -> list[tuple[str, bytes]]:
@@ -36,22 +57,27 @@ def context_headers() -> list[tuple[str, bytes]]:
     return _as_headers(otel_context.get_current())
 
 
-def start_send(topic: str, record: KafkaRecord) -> tuple[KafkaRecord, Span | None]:
-    """A PRODUCER span continuing the record's stored context, and the record carrying the span's context."""
+def start_send(topic: str, record: KafkaRecord, server: dict[str, AttributeValue]) -> tuple[KafkaRecord, Span | None]:
+    """A PRODUCER span continuing the record's stored context, and the record carrying the span's context.
+    `server`: `server_attributes` of the producer's bootstrap servers."""
     if not enabled():
         return record, None
     parent = _extract(record.headers, otel_context.get_current())
+    key = record.key.decode(errors="replace")
     span = tracer().start_span(
         f"send {topic}",
         context=parent,
         kind=SpanKind.PRODUCER,
         attributes={
             **_KAFKA,
+            **server,
+            "messaging.operation.name": "send",
             "messaging.operation.type": "send",
             "messaging.destination.name": topic,
-            "messaging.kafka.message.key": record.key.decode(errors="replace"),
+            "messaging.kafka.message.key": key,
             "messaging.message.id": header_text(record.headers, "ce_id"),
             "cloudevents.event_type": header_text(record.headers, "ce_type"),
+            ORDER_ID: header_text(record.headers, "ce_subject") or key,
         },
     )
     own = _as_headers(trace.set_span_in_context(span))
@@ -63,10 +89,10 @@ def start_send(topic: str, record: KafkaRecord) -> tuple[KafkaRecord, Span | Non
 def end_send(span: Span, delivered: asyncio.Future[RecordMetadata]) -> None:
     """End the send span when Kafka acknowledged the record (or did not)."""
     if delivered.cancelled():
+        span.set_attribute("error.type", "cancelled")
         span.set_status(Status(StatusCode.ERROR, "cancelled"))
     elif (error := delivered.exception()) is not None:
-        span.record_exception(error)
-        span.set_status(Status(StatusCode.ERROR, repr(error)))
+        _failed(span, error)
     else:
         metadata = delivered.result()
         span.set_attribute("messaging.destination.partition.id", str(metadata.partition))
@@ -74,9 +100,12 @@ def end_send(span: Span, delivered: asyncio.Future[RecordMetadata]) -> None:
     span.end()
 
 
-def start_process(record: Record, group: str, event: CloudEvent) -> tuple[Span | None, Headers]:
+def start_process(
+    record: Record, group: str, event: CloudEvent, server: dict[str, AttributeValue]
+) -> tuple[Span | None, Headers]:
     """A CONSUMER span for `event`, child of its send span and linked to it, not made current; with the trace
-    context to store with what its handling publishes. (None, no headers) when not tracing."""
+    context to store with what its handling publishes. (None, no headers) when not tracing. `server`:
+    `server_attributes` of the consumer's bootstrap servers."""
     if not enabled():
         return None, []
     parent = _extract(list(record.headers), otel_context.Context())
@@ -88,6 +117,8 @@ def start_process(record: Record, group: str, event: CloudEvent) -> tuple[Span |
         links=[Link(sent)] if sent.is_valid else [],
         attributes={
             **_KAFKA,
+            **server,
+            "messaging.operation.name": "process",
             "messaging.operation.type": "process",
             "messaging.destination.name": record.topic,
             "messaging.destination.partition.id": str(record.partition),
@@ -96,6 +127,7 @@ def start_process(record: Record, group: str, event: CloudEvent) -> tuple[Span |
             "messaging.consumer.group.name": group,
             "messaging.message.id": event.id,
             "cloudevents.event_type": event.type,
+            ORDER_ID: event.subject,
         },
     )
     return span, _as_headers(trace.set_span_in_context(span))
@@ -105,33 +137,39 @@ def end_process(span: Span | None, error: BaseException | None = None) -> None:
     if span is None:
         return
     if error is not None:
-        span.record_exception(error)
-        span.set_status(Status(StatusCode.ERROR, repr(error)))
+        _failed(span, error)
     span.end()
 
 
+def _failed(span: Span, error: BaseException) -> None:
+    span.record_exception(error)
+    span.set_attribute("error.type", error_type(error))
+    span.set_status(Status(StatusCode.ERROR, repr(error)))
+
+
 @contextlib.contextmanager
-def process_span(record: Record, group: str, event: CloudEvent) -> Iterator[None]:
+def process_span(record: Record, group: str, event: CloudEvent, server: dict[str, AttributeValue]) -> Iterator[None]:
     """The current span while a handler applies `event`: child of the send span, and linked to it."""
-    span, _ = start_process(record, group, event)
+    span, _ = start_process(record, group, event, server)
     if span is None:
         yield
         return
-    with trace.use_span(span, end_on_exit=True):
-        yield
+    with trace.use_span(span, end_on_exit=True):  # which records the exception and the status
+        try:
+            yield
+        except Exception as error:
+            span.set_attribute("error.type", error_type(error))
+            raise
 
 
 @contextlib.contextmanager
 def batch_span(group: str, size: int) -> Iterator[None]:
-    """The batch's database transaction (inbox, outbox, commit), apart from the records' own traces."""
+    """The batch's database transaction (inbox, outbox, commit), apart from the records' own traces. An INTERNAL
+    span, so its attributes are orderflow's own: the messaging conventions are for messaging operations."""
     if not enabled():
         yield
         return
-    attributes: dict[str, AttributeValue] = {
-        **_KAFKA,
-        "messaging.consumer.group.name": group,
-        "messaging.batch.message_count": size,
-    }
+    attributes: dict[str, AttributeValue] = {"orderflow.consumer.group": group, "orderflow.batch.size": size}
     # A root of its own: the batch mixes records of many traces, each already holding its process span.
     with tracer().start_as_current_span("apply batch", context=otel_context.Context(), attributes=attributes):
         yield

@@ -123,6 +123,27 @@ async def test_an_order_is_one_trace_from_the_request_through_every_service(
         back = _one(in_trace, f"process {ns}{topic}", **{"messaging.consumer.group.name": f"{ns}orders"})
         _assert_child_and_link(back, sent)
 
+    # OpenTelemetry's messaging conventions on every send and process span of the order, and its id to find them by.
+    host, port = kafka.bootstrap_servers.split(",")[0].rsplit(":", 1)
+    messaging = [span for span in in_trace if span.kind in (SpanKind.PRODUCER, SpanKind.CONSUMER)]
+    assert len(messaging) >= 7  # the placed order sent, processed twice, two answers sent and processed
+    for span in messaging:
+        assert span.attributes is not None
+        operation = "send" if span.kind is SpanKind.PRODUCER else "process"
+        assert span.name.startswith(f"{operation} ")
+        assert span.attributes["messaging.operation.name"] == operation
+        assert span.attributes["messaging.operation.type"] == operation
+        assert (span.attributes["server.address"], span.attributes["server.port"]) == (host, int(port))
+        assert span.attributes["orderflow.order.id"] == order_id
+        assert "error.type" not in span.attributes
+    # A batch's transaction is no messaging operation: it carries none of the messaging attributes.
+    batches = [span for span in finished if span.name == "apply batch"]
+    assert batches
+    for span in batches:
+        assert span.kind is SpanKind.INTERNAL
+        assert not {key for key in span.attributes or {} if key.startswith("messaging.")}
+        assert span.attributes is not None and span.attributes["orderflow.batch.size"] >= 1
+
     # The handlers' statements are inside their process spans; the request's insert inside the request.
     statements = [span for span in in_trace if span.kind is SpanKind.CLIENT]
     assert any(_parent(span) == _id(request) for span in statements)

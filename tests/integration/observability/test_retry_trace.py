@@ -111,5 +111,12 @@ async def test_a_retried_a_dead_lettered_and_a_replayed_event_stay_in_their_firs
     assert dead.status.status_code is StatusCode.ERROR
     assert retried.status.status_code is not StatusCode.ERROR
     assert replayed.status.status_code is not StatusCode.ERROR
+    # OpenTelemetry's error.type: the exception's class, on failed operations only
+    assert [(span.attributes or {}).get("error.type") for span in (first, dead, retried, replayed)] == [
+        "ConnectionError",
+        "eventkit.errors.PermanentFailure",
+        None,
+        None,
+    ]
     sends = {span.name for span in spans.get_finished_spans() if span.context and span.context.trace_id == trace_id}
     assert {f"send {orders}", f"send {orders}.retry.1", f"send {orders}.dlq"} <= sends
