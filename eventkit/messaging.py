@@ -8,7 +8,7 @@ event id in the inbox in that same transaction, so a redelivered event is recogn
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +106,8 @@ class UnitOfWork:
     trace_headers: Callable[[], Headers] = _no_headers
     # Trace context per event id of the events a batch handles (their process spans'), for `publish(cause=)`.
     causes: dict[str, Headers] = field(default_factory=dict)
+    # Per handled event id, what handling it decided, for that event's process span (`note`).
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
     published: list[CloudEvent] = field(default_factory=list)
     _rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -125,6 +127,11 @@ class UnitOfWork:
         tracing = [(name, value) for name, value in context if name not in given]
         record = to_record(event, extra_headers=[*extra_headers, *tracing])
         self._rows.append(outbox_row(topic_of(event_type), record))
+
+    def note(self, cause: CloudEvent, attributes: Mapping[str, str]) -> None:
+        """Attributes for the process span of `cause` (an event being handled): what handling it decided, for a
+        person searching traces. The consumer runtime puts them on the span; outside one they go nowhere."""
+        self.notes.setdefault(cause.id, {}).update(attributes)
 
     async def flush(self) -> None:
         """Write staged events with one multi-row insert (not one statement per event)."""

@@ -25,7 +25,7 @@ from eventkit.errors import PermanentFailure
 from eventkit.messaging import MessagingTables, UnitOfWork
 from eventkit.observability.logs import event_logged
 from eventkit.observability.metrics import EVENTS_CONSUMED, HANDLER_DURATION
-from eventkit.observability.spans import batch_span, end_process, process_span, start_process
+from eventkit.observability.spans import add_attributes, batch_span, end_process, process_span, start_process
 from eventkit.topology import ServiceTopology
 
 log = logging.getLogger(__name__)
@@ -151,16 +151,17 @@ class BatchTransaction:
         finally:
             share = (time.perf_counter() - started) / len(work)  # a batch's time, shared by its events
             for item in work:
-                end_process(spans[item.event.id], _error_of(failed, item))
+                end_process(spans[item.event.id], _error_of(failed, item), uow.notes.get(item.event.id))
                 HANDLER_DURATION.labels(self._group, item.event.type).observe(share)
 
     async def _apply_one(self, uow: UnitOfWork, item: Work) -> None:
         """One handler call inside its record's process span, which records the handler's own error."""
         started = time.perf_counter()
         try:
-            with process_span(item.record, self._group, item.event, self._server), event_logged(item.event):
+            with process_span(item.record, self._group, item.event, self._server) as span, event_logged(item.event):
                 try:
                     await item.handler(uow, item.event)
+                    add_attributes(span, uow.notes.get(item.event.id))
                 except Exception as error:
                     # Logged here, so the line carries the trace, order and event; permanent ones go quietly.
                     if not isinstance(error, PermanentFailure):

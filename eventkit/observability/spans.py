@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from aiokafka.structs import RecordMetadata
@@ -33,6 +33,19 @@ if TYPE_CHECKING:
 
 _KAFKA: dict[str, AttributeValue] = {"messaging.system": "kafka"}
 ORDER_ID = "orderflow.order.id"
+
+
+def order_attributes(order_id: object, status: str, cancel_reason: str | None = None) -> dict[str, str]:
+    """What a person searches an order's spans by: its id, the status it reached, why it was cancelled."""
+    attributes = {ORDER_ID: str(order_id), "orderflow.order.status": status}
+    if cancel_reason is not None:
+        attributes["orderflow.order.cancel_reason"] = cancel_reason
+    return attributes
+
+
+def add_attributes(span: Span | None, attributes: Mapping[str, AttributeValue] | None) -> None:
+    if span is not None and attributes:
+        span.set_attributes(attributes)
 
 
 def server_attributes(bootstrap_servers: str) -> dict[str, AttributeValue]:
@@ -133,9 +146,13 @@ def start_process(
     return span, _as_headers(trace.set_span_in_context(span))
 
 
-def end_process(span: Span | None, error: BaseException | None = None) -> None:
+def end_process(
+    span: Span | None, error: BaseException | None = None, attributes: Mapping[str, AttributeValue] | None = None
+) -> None:
+    """End a process span, with what its handler noted (`UnitOfWork.note`) and its error, if any."""
     if span is None:
         return
+    add_attributes(span, attributes)
     if error is not None:
         _failed(span, error)
     span.end()
@@ -148,15 +165,18 @@ def _failed(span: Span, error: BaseException) -> None:
 
 
 @contextlib.contextmanager
-def process_span(record: Record, group: str, event: CloudEvent, server: dict[str, AttributeValue]) -> Iterator[None]:
-    """The current span while a handler applies `event`: child of the send span, and linked to it."""
+def process_span(
+    record: Record, group: str, event: CloudEvent, server: dict[str, AttributeValue]
+) -> Iterator[Span | None]:
+    """The current span while a handler applies `event`: child of the send span, and linked to it. Yields the
+    span (None when not tracing)."""
     span, _ = start_process(record, group, event, server)
     if span is None:
-        yield
+        yield None
         return
     with trace.use_span(span, end_on_exit=True):  # which records the exception and the status
         try:
-            yield
+            yield span
         except Exception as error:
             span.set_attribute("error.type", error_type(error))
             raise

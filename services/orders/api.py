@@ -7,8 +7,10 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from opentelemetry import trace
 
 from eventkit.host.context import Context, ServiceContext
+from eventkit.observability.spans import order_attributes
 from services.orders import views
 from services.orders.body import MAX_BODY_BYTES, BoundedJSONRoute
 from services.orders.desk import OrderDesk
@@ -82,6 +84,7 @@ async def post_order(
 async def place(desk: OrderDesk, body: PlaceOrderRequest, idempotency_key: str | None) -> tuple[OrderAccepted, str]:
     """What POST /orders answers (the route here and the hot path, hotpath.py): the body and its Location."""
     placed = await desk.place(body.to_command(idempotency_key))
+    trace.get_current_span().set_attributes(order_attributes(placed.order_id, placed.status.value))
     return OrderAccepted(order_id=placed.order_id, status=placed.status), f"/orders/{placed.order_id}"
 
 
@@ -111,6 +114,9 @@ async def current(desk: OrderDesk, order_id: UUID, wait: float) -> OrderDetail |
     if order is not None and wait > 0 and order.status is OrderStatus.PENDING:
         await desk.watcher.wait(order_id, wait)
         order = await desk.read(order_id)
+    if order is not None:
+        reason = order.cancel_reason.value if order.cancel_reason is not None else None
+        trace.get_current_span().set_attributes(order_attributes(order_id, order.status.value, reason))
     return order
 
 

@@ -26,9 +26,10 @@ from eventkit.events import (
     StockReserved,
 )
 from eventkit.messaging import UnitOfWork
+from eventkit.observability.spans import order_attributes
 from services.orders import repository
 from services.orders.commands import PlaceOrder
-from services.orders.domain import Answer, OrderStatus, PendingTimeout, decide
+from services.orders.domain import Order, OrderStatus, PendingTimeout, decide
 
 SOURCE = "/orderflow/orders"
 
@@ -96,14 +97,14 @@ async def on_stock_answer(uow: UnitOfWork, event: CloudEvent) -> None:
     data = event.data
     if not isinstance(data, StockReserved | StockRejected | StockReleased):
         raise _not_an_answer(data)
-    await _apply(uow, data.order_id, data)
+    await _apply(uow, event, data)
 
 
 async def on_payment_answer(uow: UnitOfWork, event: CloudEvent) -> None:
     data = event.data
     if not isinstance(data, PaymentCaptured | PaymentDeclined | PaymentRefunded):
         raise _not_an_answer(data)
-    await _apply(uow, data.order_id, data)
+    await _apply(uow, event, data)
 
 
 async def cancel_stale_orders(uow: UnitOfWork, created_before: datetime, limit: int = 500) -> int:
@@ -118,7 +119,8 @@ async def cancel_stale_orders(uow: UnitOfWork, created_before: datetime, limit: 
     return cancelled
 
 
-async def _apply(uow: UnitOfWork, order_id: UUID, answer: Answer) -> None:
+async def _apply(uow: UnitOfWork, event: CloudEvent, answer: EventAnswer) -> None:
+    order_id = answer.order_id
     stored = await repository.load(uow.session, order_id)
     if stored is None:
         # Answers only exist for published OrderPlaced events, which only exist for committed orders.
@@ -130,6 +132,7 @@ async def _apply(uow: UnitOfWork, order_id: UUID, answer: Answer) -> None:
         raise ConcurrentUpdate(f"order {order_id} changed while handling {type(answer).__name__}")
     if decision.event is not None:
         uow.publish(new_event(decision.event, source=SOURCE))
+        uow.note(event, _outcome(decision.order))
 
 
 async def on_answers(uow: UnitOfWork, events: Sequence[CloudEvent]) -> None:
@@ -152,6 +155,7 @@ async def on_answers(uow: UnitOfWork, events: Sequence[CloudEvent]) -> None:
         current[answer.order_id] = decision.order
         if decision.event is not None:
             uow.publish(new_event(decision.event, source=SOURCE), cause=event)
+            uow.note(event, _outcome(decision.order))
     changed = [(found, current[order_id]) for order_id, found in stored.items() if current[order_id] != found.order]
     if not await repository.save_many(session, changed, datetime.now(UTC)):
         raise ConcurrentUpdate(f"one of {len(changed)} orders changed while their answers were decided")
@@ -168,6 +172,12 @@ def _answer(event: CloudEvent) -> EventAnswer:
     if not isinstance(data, _ANSWERS):
         raise EventFailed(event, _not_an_answer(data))
     return data
+
+
+def _outcome(order: Order) -> dict[str, str]:
+    """The span attributes of the answer that settled `order`: its id, status and cancel reason."""
+    reason = order.cancel_reason.value if order.cancel_reason is not None else None
+    return order_attributes(order.id, order.status.value, reason)
 
 
 def _not_an_answer(data: EventData) -> PermanentFailure:

@@ -142,9 +142,56 @@ async def test_an_order_is_one_trace_from_the_request_through_every_service(
     for span in batches:
         assert span.kind is SpanKind.INTERNAL
         assert not {key for key in span.attributes or {} if key.startswith("messaging.")}
-        assert span.attributes is not None and span.attributes["orderflow.batch.size"] >= 1
+        assert span.attributes is not None
+        assert isinstance(size := span.attributes["orderflow.batch.size"], int)
+        assert size >= 1
 
     # The handlers' statements are inside their process spans; the request's insert inside the request.
     statements = [span for span in in_trace if span.kind is SpanKind.CLIENT]
     assert any(_parent(span) == _id(request) for span in statements)
     assert all(span.name not in ("GET /readyz", "GET /livez") for span in finished)
+
+
+async def test_an_order_is_found_by_its_id_with_the_status_and_cancel_reason_it_reached(
+    spans: InMemorySpanExporter, kafka: KafkaCluster, tmp_path: Path
+) -> None:
+    """What a person searching Jaeger knows: the order id; the spans then say what became of the order."""
+    settings = await kafka.isolated(partitions=3, retry_levels=3)
+    orders_group = f"{settings.namespace}orders"
+    async with running_stack(settings, sqlite_urls(tmp_path)) as stack:
+        await stack.set_stock("SKU-FOUND", 5)
+        await stack.set_stock("SKU-SHORT", 1)
+        spans.clear()
+        confirmed = await stack.place("trace-bob", ("SKU-FOUND", 1, "2.00"))
+        cancelled = await stack.place("trace-carol", ("SKU-SHORT", 3, "2.00"))
+        assert (await stack.outcome(confirmed))["status"] == "CONFIRMED"
+        assert (await stack.outcome(cancelled))["cancel_reason"] == "out_of_stock"
+
+        def settling(finished: Sequence[ReadableSpan], order_id: str) -> list[ReadableSpan]:
+            return [
+                span
+                for span in finished
+                if span.kind is SpanKind.CONSUMER
+                and (span.attributes or {}).get("messaging.consumer.group.name") == orders_group
+                and (span.attributes or {}).get("orderflow.order.id") == order_id
+                and "orderflow.order.status" in (span.attributes or {})
+            ]
+
+        finished = await _spans_until(spans, lambda f: all(settling(f, o) for o in (confirmed, cancelled)))
+
+    def of_order(order_id: str, kind: SpanKind) -> list[dict[str, object]]:
+        return [
+            dict(span.attributes or {})
+            for span in finished
+            if span.kind is kind and (span.attributes or {}).get("orderflow.order.id") == order_id
+        ]
+
+    for order_id, status, reason in ((confirmed, "CONFIRMED", None), (cancelled, "CANCELLED", "out_of_stock")):
+        [decided] = settling(finished, order_id)  # the one answer that settled it says so
+        assert decided.attributes is not None
+        assert decided.attributes["orderflow.order.status"] == status
+        assert decided.attributes.get("orderflow.order.cancel_reason") == reason
+        requests = of_order(order_id, SpanKind.SERVER)  # POST /orders, then each GET /orders/{id}
+        assert requests[0]["orderflow.order.status"] == "PENDING"
+        assert requests[-1]["orderflow.order.status"] == status
+        assert requests[-1].get("orderflow.order.cancel_reason") == reason
