@@ -84,7 +84,8 @@ async def post_order(
 async def place(desk: OrderDesk, body: PlaceOrderRequest, idempotency_key: str | None) -> tuple[OrderAccepted, str]:
     """What POST /orders answers (the route here and the hot path, hotpath.py): the body and its Location."""
     placed = await desk.place(body.to_command(idempotency_key))
-    trace.get_current_span().set_attributes(order_attributes(placed.order_id, placed.status.value))
+    if (span := trace.get_current_span()).is_recording():  # no attributes built for an untraced request
+        span.set_attributes(order_attributes(placed.order_id, placed.status.value))
     return OrderAccepted(order_id=placed.order_id, status=placed.status), f"/orders/{placed.order_id}"
 
 
@@ -114,9 +115,9 @@ async def current(desk: OrderDesk, order_id: UUID, wait: float) -> OrderDetail |
     if order is not None and wait > 0 and order.status is OrderStatus.PENDING:
         await desk.watcher.wait(order_id, wait)
         order = await desk.read(order_id)
-    if order is not None:
+    if order is not None and (span := trace.get_current_span()).is_recording():
         reason = order.cancel_reason.value if order.cancel_reason is not None else None
-        trace.get_current_span().set_attributes(order_attributes(order_id, order.status.value, reason))
+        span.set_attributes(order_attributes(order_id, order.status.value, reason))
     return order
 
 
