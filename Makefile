@@ -37,7 +37,7 @@ $(SYNCED): pyproject.toml uv.lock */pyproject.toml services/*/pyproject.toml | $
 venv: $(SYNCED)
 
 run: venv
-	$(BIN)/orderflow up
+	$(BIN)/orderflow up --traces
 
 # The Python tiers run beside the Kubernetes tiers (tests/run-tiers.sh).
 test: venv

@@ -37,6 +37,7 @@ from eventkit.topics import create_topics, topic_plan
 from eventkit.topology import SERVICES
 from orderflow.demo import DEMO_STOCK, seed_demo_stock
 from orderflow.localstate import local_state_dir
+from orderflow.trace import default_trace_file
 
 console = Console()
 
@@ -147,6 +148,8 @@ class LocalStack:
         if self.database is not None:
             address = f"postgresql://postgres@127.0.0.1:{self.database.port}"
             table.add_row("postgres", address, "", _shown(self.logs / "postgres.log"))
+        if self.trace_file is not None:
+            table.add_row("traces", "orderflow trace <order id>", "", _shown(self.trace_file))
         return table
 
 
@@ -161,11 +164,20 @@ def up(
     state_dir: Annotated[Path | None, typer.Option(help="Data and logs (default: .orderflow)")] = None,
     partitions: Annotated[int, typer.Option(min=1, help="Partitions per topic")] = 6,
     ready_timeout: Annotated[float, typer.Option(help="Seconds the services may take to become ready")] = 90.0,
+    traces: Annotated[
+        bool,
+        typer.Option(
+            "--traces",
+            help=f"Append every span to the file `orderflow trace` reads (${TRACE_FILE_ENV}, else "
+            ".orderflow/traces.jsonl); it grows with every order, delete it any time",
+        ),
+    ] = False,
     trace_file: Annotated[
-        Path | None, typer.Option(help="Append every span to this file as OTLP JSON lines; read by `orderflow trace`")
+        Path | None, typer.Option(help="Append every span to this file instead, as OTLP JSON lines")
     ] = None,
 ) -> None:
     """Start Kafka, create the topics, migrate, run the three services with demo stock until Ctrl-C."""
+    trace_file = trace_file or (default_trace_file() if traces else None)
     stack = LocalStack((state_dir or local_state_dir()).resolve(), trace_file=trace_file and trace_file.resolve())
     ports = {"orders": orders_port, "inventory": inventory_port, "payments": payments_port}
     busy = [f"{service} port {port}" for service, port in ports.items() if port_in_use(port)]

@@ -120,7 +120,7 @@ def trace(
         with path.open() as lines:
             traces = order_traces(read_spans(lines), order_id)
     except FileNotFoundError:
-        console.print(f"[red]error:[/] no trace file {path}; start the stack with `orderflow up --trace-file {path}`")
+        console.print(f"[red]error:[/] no trace file {path}; `make run` (`orderflow up --traces`) writes it")
         raise typer.Exit(1) from None
     if not traces:
         console.print(f"[red]error:[/] no spans of order {order_id} in {path} (spans arrive about a second late)")

@@ -11,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devstack.processes import free_port
@@ -44,16 +45,44 @@ def _wait_for(text: str, log: Path, process: subprocess.Popen[bytes], timeout: f
     pytest.fail(f"`orderflow up` did not print {text!r}:\n{log.read_text(errors='replace')}")
 
 
+def _assert_traced(env: dict[str, str], orders_url: str) -> None:
+    """An order placed on the stack shows up in `orderflow trace` in all three services, read from the file."""
+    body = {
+        "customer_id": "traced",
+        "currency": "EUR",
+        "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": "1.00"}],
+    }
+    order_id = httpx.post(f"{orders_url}/orders", json=body, timeout=30).json()["order_id"]
+    assert httpx.get(f"{orders_url}/orders/{order_id}", params={"wait": 20}, timeout=30).json()["status"] == "CONFIRMED"
+    deadline = time.monotonic() + 60
+    while True:  # spans are exported in batches, about a second after they end
+        shown = subprocess.run(
+            [sys.executable, "-m", "orderflow.cli", "trace", order_id],
+            env={**env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if shown.returncode == 0 and all(service in shown.stdout for service in ("inventory", "payments")):
+            assert "POST /orders" in shown.stdout
+            return
+        assert time.monotonic() < deadline, shown.stdout + shown.stderr
+        time.sleep(0.5)
+
+
 def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: Path) -> None:
     ports = [free_port() for _ in range(3)]
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "ORDERFLOW_KAFKA_NAMESPACE": f"up{uuid.uuid4().hex[:8]}.",
+        "ORDERFLOW_TRACE_FILE": str(tmp_path / "traces.jsonl"),  # where --traces writes and `orderflow trace` reads
     }
     env.pop("ORDERFLOW_DATABASE_URL", None)
     log = tmp_path / "up.out"
     argv = [sys.executable, "-m", "orderflow.cli", "up", "--state-dir", str(tmp_path / "state"), "--partitions", "2"]
+    argv += ["--traces"]  # as `make run` starts it
     for option, port in zip(("--orders-port", "--inventory-port", "--payments-port"), ports, strict=True):
         argv += [option, str(port)]
     with log.open("wb") as out:
@@ -83,6 +112,7 @@ def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: P
         checked = subprocess.run(verify, capture_output=True, text=True, timeout=120, check=False)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "all invariants hold" in checked.stdout
+        _assert_traced(env, url)
     finally:
         up.send_signal(signal.SIGTERM)
         try:
