@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 
 from eventkit.envelope import KafkaRecord
@@ -48,6 +50,19 @@ class DeadLetter:
             if key == name:
                 return shown(value)
         return ""
+
+    def fields(self) -> dict[str, str]:
+        """What `dlq list` shows of it, by name: event, group, why it failed, where it came from."""
+        return {
+            "event id": self.get("ce_id"),
+            "type": self.get("ce_type"),
+            "time": self.timestamp.isoformat(timespec="seconds"),
+            "group": self.get(GROUP),
+            "reason": self.get(ERROR_REASON),
+            "error": f"{self.get(ERROR_CLASS)}: {self.get(ERROR_MESSAGE)}",
+            "attempts": self.get(ATTEMPTS),
+            "origin": f"{self.get(ORIGINAL_TOPIC)}/{self.get(ORIGINAL_PARTITION)}/{self.get(ORIGINAL_OFFSET)}",
+        }
 
 
 def shown(value: bytes) -> str:
@@ -125,26 +140,28 @@ TopicOption = Annotated[str, typer.Option("--topic", help="The original topic, e
 
 
 @app.command("list")
-def list_(topic: TopicOption) -> None:
+def list_(
+    topic: TopicOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
     """Show every dead letter: event, group, error, attempts and where it came from."""
     settings = KafkaSettings()
+    dlq = dlq_topic(settings.topic(topic))
     letters = asyncio.run(read_dead_letters(settings, settings.topic(topic)))
-    table = Table(title=f"{dlq_topic(settings.topic(topic))}: {len(letters)} records")
-    for column in ("partition/offset", "time", "type", "event id", "group", "reason", "error", "attempts", "origin"):
-        table.add_column(column, overflow="fold")
+    if as_json:
+        records = [{"partition": d.partition, "offset": d.offset, **d.fields()} for d in letters]
+        typer.echo(json.dumps({"topic": dlq, "records": records}, indent=2))
+        return
+    # One block per record, a field per line: nine columns side by side would wrap mid-word on 80 columns.
+    console.print(f"[bold]{dlq}[/]: {len(letters)} records")
     for letter in letters:
-        table.add_row(
-            f"{letter.partition}/{letter.offset}",
-            letter.timestamp.isoformat(timespec="seconds"),
-            letter.get("ce_type"),
-            letter.get("ce_id"),
-            letter.get(GROUP),
-            letter.get(ERROR_REASON),
-            f"{letter.get(ERROR_CLASS)}: {letter.get(ERROR_MESSAGE)}",
-            letter.get(ATTEMPTS),
-            f"{letter.get(ORIGINAL_TOPIC)}/{letter.get(ORIGINAL_PARTITION)}/{letter.get(ORIGINAL_OFFSET)}",
-        )
-    console.print(table)
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="dim", no_wrap=True)
+        block.add_column(overflow="fold")  # folds only a word longer than the line (an id, an undecodable hex:)
+        for name, value in letter.fields().items():
+            block.add_row(name, value)
+        console.print(f"\n[bold]partition {letter.partition} offset {letter.offset}[/]")
+        console.print(Padding(block, (0, 0, 0, 2)))
 
 
 @app.command()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 
 import pytest
 from typer.testing import CliRunner
 
 from eventkit.envelope import KafkaRecord
 from eventkit.producer import EventProducer
-from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_REASON, GROUP, ORIGINAL_TOPIC
+from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, ERROR_REASON, GROUP, ORIGINAL_TOPIC
 from orderflow.dlq import app, replay_records
 from tests.support.kafka import KafkaCluster, read_all
 
@@ -56,3 +58,52 @@ async def test_undecodable_headers_are_listed_as_hex_and_replayed_unchanged(
     headers = dict(replayed.headers)
     assert (headers["ce_id"], headers["x-binary"], headers[ATTEMPTS]) == (NOT_UTF8, NOT_UTF8, b"0")
     assert replayed.value == b"{broken"
+
+
+async def test_the_list_reads_on_an_80_column_terminal_and_as_json(
+    kafka: KafkaCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = await kafka.isolated(partitions=1, retry_levels=1)
+    event_id = str(uuid.uuid4())
+    message = "no order 6c1e0d6a-54c5-4c57-9b0c-3a3f41a4f1f6 in the orders database, so it can never be answered"
+    record = KafkaRecord(
+        key=b"order-2",
+        value=b"{}",
+        headers=[
+            ("ce_id", event_id.encode()),
+            ("ce_type", b"orderflow.payment.captured.v1"),
+            (ORIGINAL_TOPIC, settings.topic("payments").encode()),
+            (GROUP, settings.topic("orders").encode()),
+            (ERROR_CLASS, b"PermanentFailure"),
+            (ERROR_MESSAGE, message.encode()),
+            (ERROR_REASON, b"permanent"),
+            (ATTEMPTS, b"1"),
+        ],
+    )
+    producer = EventProducer(settings, client_id="dlq-test")
+    await producer.start()
+    try:
+        await producer.send_all([(settings.topic("payments.dlq"), record)])
+    finally:
+        await producer.stop()
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    monkeypatch.setenv("ORDERFLOW_KAFKA_NAMESPACE", settings.namespace)
+
+    listed = await asyncio.to_thread(CliRunner().invoke, app, ["list", "--topic", "payments"], env={"COLUMNS": "80"})
+
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, listed.output
+    # Whole on one line each: what a person copies (the id to replay) and reads; the message wraps between words.
+    for whole in (event_id, "orderflow.payment.captured.v1", settings.topic("orders"), "permanent"):
+        assert any(whole in line for line in lines), listed.output
+    assert " ".join(" ".join(lines).split()).count(message) == 1, listed.output
+
+    as_json = await asyncio.to_thread(CliRunner().invoke, app, ["list", "--topic", "payments", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    document = json.loads(as_json.output)
+    assert document["topic"] == settings.topic("payments.dlq")
+    [listed_record] = document["records"]
+    assert listed_record["event id"] == event_id
+    assert listed_record["error"] == f"PermanentFailure: {message}"
+    assert (listed_record["partition"], listed_record["offset"], listed_record["attempts"]) == (0, 0, "1")
