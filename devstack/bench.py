@@ -138,7 +138,7 @@ class Bench:
 
     # --- the load generator, a process of its own ---------------------------------------------------------
     def load(self, url: str, orders: int, *, rate: float = 0.0, wait: bool = True, seed: int = 1) -> dict[str, Any]:
-        argv = [sys.executable, "-m", "orderflow.cli", "load", "--orders", str(orders), "--url", url, "--json"]
+        argv = [sys.executable, "-m", "orderflow.cli", "load", "--orders", str(orders), "--orders-url", url, "--json"]
         argv += ["--rate", str(rate), "--seed", str(seed), "--wait-timeout", "120"]
         # Open loop: enough connections that the generator never becomes the queue it measures.
         concurrency = self.sizes.concurrency if rate == 0 else max(self.sizes.concurrency, int(rate))

@@ -49,7 +49,7 @@ kubectl -n "$NAMESPACE" wait deployment --all --for=condition=Available --timeou
 # --- 4: orders go through ----------------------------------------------------------------------------------------
 orders="http://$(kubectl -n "$NAMESPACE" get service orderflow-orders -o jsonpath='{.spec.clusterIP}'):8000"
 kubectl -n "$NAMESPACE" exec deploy/orderflow-ops -- orderflow seed
-summary="$("$ORDERFLOW" load --orders "$ORDERS" --url "$orders" --decline-share 0 --large-share 0 --wait-timeout 180 --json)"
+summary="$("$ORDERFLOW" load --orders "$ORDERS" --orders-url "$orders" --decline-share 0 --large-share 0 --wait-timeout 180 --json)"
 echo "$summary"
 python3 - "$summary" "$ORDERS" <<'PY'
 import json, sys

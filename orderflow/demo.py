@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
 
 import httpx
 import typer
+
+from orderflow.options import INVENTORY_URL, InventoryUrl, Json, OldUrl, renamed
 
 SKUS = tuple(f"SKU-{n}" for n in range(1, 21))
 DEMO_STOCK = 100_000
@@ -31,16 +33,16 @@ def seed_demo_stock(inventory_url: str, *, timeout: float = 10.0) -> list[str]:
     return seeded
 
 
-def seed(
-    url: Annotated[
-        str, typer.Option(envvar="ORDERFLOW_INVENTORY_URL", help="Base URL of the inventory service")
-    ] = "http://127.0.0.1:8001",
-) -> None:
+def seed(inventory_url: InventoryUrl = INVENTORY_URL, url: OldUrl = None, as_json: Json = False) -> None:
     """Give every SKU that `orderflow load` orders (SKU-1..SKU-20) its demo stock, where inventory lacks it."""
+    inventory_url = renamed(url, "--inventory-url", inventory_url)
     try:
-        seeded = seed_demo_stock(url)
+        seeded = seed_demo_stock(inventory_url)
     except httpx.HTTPError as error:
-        typer.echo(f"error: inventory at {url}: {error}. Is it running, and is --url its address?", err=True)
+        typer.echo(f"error: inventory at {inventory_url}: {error}. Is it running? Check --inventory-url", err=True)
         raise typer.Exit(1) from None
     kept = len(SKUS) - len(seeded)
+    if as_json:
+        typer.echo(json.dumps({"seeded": seeded, "kept": kept, "units": DEMO_STOCK}))
+        return
     typer.echo(f"demo stock: {len(seeded)} SKUs set to {DEMO_STOCK:,} units, {kept} already known and kept")

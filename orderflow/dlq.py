@@ -30,6 +30,7 @@ from eventkit.retry import (
 )
 from eventkit.settings import KafkaSettings
 from eventkit.topics import partitions_of
+from orderflow.options import BootstrapServer, Json, kafka_settings
 
 app = typer.Typer(help="Dead-letter topics: list what failed and why, replay it.", no_args_is_help=True)
 console = Console()
@@ -140,12 +141,9 @@ TopicOption = Annotated[str, typer.Option("--topic", help="The original topic, e
 
 
 @app.command("list")
-def list_(
-    topic: TopicOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-) -> None:
+def list_(topic: TopicOption, bootstrap_server: BootstrapServer = None, as_json: Json = False) -> None:
     """Show every dead letter: event, group, error, attempts and where it came from."""
-    settings = KafkaSettings()
+    settings = kafka_settings(bootstrap_server)
     dlq = dlq_topic(settings.topic(topic))
     letters = asyncio.run(read_dead_letters(settings, settings.topic(topic)))
     if as_json:
@@ -173,8 +171,13 @@ def replay(
             "--event-id", help="Only these events (repeatable; an undecodable id as `list` shows it, hex:...)"
         ),
     ] = None,
+    bootstrap_server: BootstrapServer = None,
+    as_json: Json = False,
 ) -> None:
     """Put dead letters back for the consumer group that failed them."""
-    settings = KafkaSettings()
+    settings = kafka_settings(bootstrap_server)
     count = asyncio.run(replay_records(settings, settings.topic(topic), set(event_id) if event_id else None))
+    if as_json:
+        typer.echo(json.dumps({"topic": dlq_topic(settings.topic(topic)), "replayed": count}))
+        return
     console.print(f"replayed {count} records from {dlq_topic(settings.topic(topic))}")

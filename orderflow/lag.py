@@ -16,6 +16,7 @@ from eventkit.offsets import LagReadError, OffsetReader, read_offsets
 from eventkit.settings import KafkaSettings
 from eventkit.topology import SERVICES
 from operators.scaler.builders import partitions_status
+from orderflow.options import BootstrapServer, Json, kafka_settings
 
 console = Console()
 
@@ -67,13 +68,14 @@ def lag(
         ),
     ] = RETRY_LEVELS,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for Kafka")] = 10.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    bootstrap_server: BootstrapServer = None,
+    as_json: Json = False,
 ) -> None:
     """Print a consumer group's lag per partition, exactly as the ConsumerScaler computes it."""
     if offset_reset_policy not in ("earliest", "latest"):
         raise typer.BadParameter("earliest or latest", param_hint="--offset-reset-policy")
     reset: ResetPolicy = "earliest" if offset_reset_policy == "earliest" else "latest"
-    settings = KafkaSettings()
+    settings = kafka_settings(bootstrap_server)
     name = settings.topic(group)
     chosen = [settings.topic(t) for t in topic] if topic else default_topics(settings, group, retry_levels)
     try:

@@ -38,6 +38,7 @@ from orderflow import transient
 from orderflow.demo import LARGE_QUANTITY, PRICES, SKUS
 from orderflow.loadclient import Answer, Connection, HttpError, NoAnswer
 from orderflow.loadstats import TERMINAL, LoadSummary, Outcome, summarize
+from orderflow.options import ORDERS_URL, Json, OldUrl, OrdersUrl, renamed
 
 LONG_POLL_SECONDS = 10.0
 POST_TIMEOUT_SECONDS = 30.0
@@ -52,7 +53,7 @@ class LoadOptions:
     rate: float = 0.0
     concurrency: int = 64
     waiters: int = 256
-    url: str = "http://127.0.0.1:8000"
+    url: str = ORDERS_URL
     wait_timeout: float = 60.0
     decline_share: float = 0.02
     large_share: float = 0.02
@@ -296,9 +297,8 @@ def load(
     rate: Annotated[float, typer.Option(min=0, help="Orders per second; 0 = as fast as possible")] = 0.0,
     concurrency: Annotated[int, typer.Option(min=1, help="POSTs in flight (and their connection pool)")] = 64,
     waiters: Annotated[int, typer.Option(min=1, help="Outcome long polls in flight")] = 256,
-    url: Annotated[
-        str, typer.Option(envvar="ORDERFLOW_ORDERS_URL", help="Base URL of the orders service")
-    ] = "http://127.0.0.1:8000",
+    orders_url: OrdersUrl = ORDERS_URL,
+    url: OldUrl = None,
     wait_timeout: Annotated[
         float, typer.Option(min=0, help="Seconds to wait for outcomes once placement has ended")
     ] = 60.0,
@@ -312,7 +312,7 @@ def load(
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Only place orders, never wait for outcomes (ingest alone)")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+    as_json: Json = False,
 ) -> None:
     """Place orders against a running stack, wait for every outcome and print throughput and latency.
 
@@ -324,7 +324,7 @@ def load(
         rate=rate,
         concurrency=min(concurrency, orders),
         waiters=min(waiters, orders),
-        url=url.rstrip("/"),
+        url=renamed(url, "--orders-url", orders_url).rstrip("/"),
         wait_timeout=wait_timeout,
         decline_share=decline_share,
         large_share=large_share,

@@ -8,12 +8,12 @@ from typing import Annotated
 import httpx
 import typer
 
+from orderflow.options import ORDERS_URL, OrdersUrl
+
 
 def order(
     order_id: Annotated[str, typer.Argument(help="The order's id (`order_id` in every log line about it)")],
-    orders_url: Annotated[
-        str, typer.Option(envvar="ORDERFLOW_ORDERS_URL", help="Orders API")
-    ] = "http://127.0.0.1:8000",
+    orders_url: OrdersUrl = ORDERS_URL,
 ) -> None:
     """Print one order as JSON; exit 1 when the orders API does not know it."""
     try:

@@ -9,6 +9,7 @@ again while violations remain, for up to `--settle` seconds, and reports only th
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from rich.console import Console
 
 from orderflow import transient
 from orderflow.invariants import OrderFacts, PaymentFacts, StockFacts, violations
+from orderflow.options import INVENTORY_URL, ORDERS_URL, PAYMENTS_URL, InventoryUrl, Json, OrdersUrl, PaymentsUrl
 
 console = Console()
 T = TypeVar("T")
@@ -101,15 +103,9 @@ async def settled(
 
 
 def verify(
-    orders_url: Annotated[
-        str, typer.Option(envvar="ORDERFLOW_ORDERS_URL", help="Orders API")
-    ] = "http://127.0.0.1:8000",
-    inventory_url: Annotated[
-        str, typer.Option(envvar="ORDERFLOW_INVENTORY_URL", help="Inventory API")
-    ] = "http://127.0.0.1:8001",
-    payments_url: Annotated[
-        str, typer.Option(envvar="ORDERFLOW_PAYMENTS_URL", help="Payments API")
-    ] = "http://127.0.0.1:8002",
+    orders_url: OrdersUrl = ORDERS_URL,
+    inventory_url: InventoryUrl = INVENTORY_URL,
+    payments_url: PaymentsUrl = PAYMENTS_URL,
     initial_stock: Annotated[
         int | None, typer.Option(help="Stock every SKU started with, to check available + reserved against")
     ] = None,
@@ -120,6 +116,7 @@ def verify(
             help="Seconds to keep reading while violations remain (refunds and releases in flight); 0: one snapshot",
         ),
     ] = 30.0,
+    as_json: Json = False,
 ) -> None:
     """Check the saga invariants on a running stack: terminal orders, net charges, conserved stock."""
 
@@ -131,9 +128,16 @@ def verify(
     facts, found = asyncio.run(settled(partial(collect, orders_url, inventory_url, payments_url), check, settle))
     orders, payments, stock = facts
     statuses = Counter(order.status for order in orders)
+    captured = sum(p.status == "captured" for p in payments.values())
+    if as_json:
+        counts = {"orders": dict(sorted(statuses.items())), "captured_payments": captured, "skus": len(stock)}
+        typer.echo(json.dumps({**counts, "violations": found, "settle_seconds": settle}, indent=2))
+        if found:
+            raise typer.Exit(1)
+        return
     console.print(
         f"{len(orders)} orders ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}), "
-        f"{sum(p.status == 'captured' for p in payments.values())} captured payments, {len(stock)} SKUs"
+        f"{captured} captured payments, {len(stock)} SKUs"
     )
     if found:
         for problem in found[:50]:

@@ -136,7 +136,7 @@ def start_load(orders_url: str, count: int, rate: float, seed: int, in_flight: i
     """`orderflow load` in the background; with `in_flight`, once that many of its POSTs were answered, so that a
     fault that follows finds orders mid-flow on every partition."""
     answered = posts_answered(orders_url) if in_flight else 0.0
-    argv = [str(ORDERFLOW), "load", "--orders", str(count), "--rate", str(rate), "--url", orders_url]
+    argv = [str(ORDERFLOW), "load", "--orders", str(count), "--rate", str(rate), "--orders-url", orders_url]
     argv += ["--concurrency", "8", "--wait-timeout", "180", "--seed", str(seed), "--json"]
     load = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if in_flight:

@@ -73,9 +73,9 @@ def test_compose_brings_up_the_platform_and_confirms_orders(cluster: Cluster, st
         assert state[step][2] == 0, state
 
     urls = {s: f"http://127.0.0.1:{stack[f'{s.upper()}_PORT']}" for s in ("orders", "inventory", "payments")}
-    seeded = orderflow("seed", "--url", urls["inventory"])
+    seeded = orderflow("seed", "--inventory-url", urls["inventory"])
     assert seeded.returncode == 0, seeded.stderr
-    load = orderflow("load", "--orders", "500", "--url", urls["orders"], "--wait-timeout", "180", "--json")
+    load = orderflow("load", "--orders", "500", "--orders-url", urls["orders"], "--wait-timeout", "180", "--json")
     assert load.returncode == 0, load.stdout + load.stderr
     summary = json.loads(load.stdout.strip().splitlines()[-1])
     print(f"orderflow load --orders 500 against compose: {summary}")

@@ -86,10 +86,11 @@ async def test_the_list_reads_on_an_80_column_terminal_and_as_json(
         await producer.send_all([(settings.topic("payments.dlq"), record)])
     finally:
         await producer.stop()
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # nothing there: --bootstrap-server wins
     monkeypatch.setenv("ORDERFLOW_KAFKA_NAMESPACE", settings.namespace)
+    args = ["list", "--topic", "payments", "--bootstrap-server", settings.bootstrap_servers]
 
-    listed = await asyncio.to_thread(CliRunner().invoke, app, ["list", "--topic", "payments"], env={"COLUMNS": "80"})
+    listed = await asyncio.to_thread(CliRunner().invoke, app, args, env={"COLUMNS": "80"})
 
     assert listed.exit_code == 0, listed.output
     lines = listed.output.splitlines()
@@ -99,7 +100,7 @@ async def test_the_list_reads_on_an_80_column_terminal_and_as_json(
         assert any(whole in line for line in lines), listed.output
     assert " ".join(" ".join(lines).split()).count(message) == 1, listed.output
 
-    as_json = await asyncio.to_thread(CliRunner().invoke, app, ["list", "--topic", "payments", "--json"])
+    as_json = await asyncio.to_thread(CliRunner().invoke, app, [*args, "--json"])
     assert as_json.exit_code == 0, as_json.output
     document = json.loads(as_json.output)
     assert document["topic"] == settings.topic("payments.dlq")

@@ -93,7 +93,19 @@ def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: P
         assert (tmp_path / "state" / "logs" / "orders.log").exists()
         url = f"http://127.0.0.1:{ports[0]}"
         load = subprocess.run(
-            [sys.executable, "-m", "orderflow.cli", "load", "--orders", "30", "--seed", "3", "--url", url, "--json"],
+            [
+                sys.executable,
+                "-m",
+                "orderflow.cli",
+                "load",
+                "--orders",
+                "30",
+                "--seed",
+                "3",
+                "--orders-url",
+                url,
+                "--json",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -112,6 +124,11 @@ def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: P
         checked = subprocess.run(verify, capture_output=True, text=True, timeout=120, check=False)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "all invariants hold" in checked.stdout
+        as_json = subprocess.run([*verify, "--json"], capture_output=True, text=True, timeout=120, check=False)
+        assert as_json.returncode == 0, as_json.stdout + as_json.stderr
+        report = json.loads(as_json.stdout)
+        assert report["violations"] == []
+        assert report["orders"]["CONFIRMED"] + report["orders"].get("CANCELLED", 0) == 30
         _assert_traced(env, url)
     finally:
         up.send_signal(signal.SIGTERM)

@@ -26,6 +26,7 @@ from eventkit.events import (
     StockReleased,
     StockReserved,
 )
+from eventkit.vocabulary import IDENTIFIER_LENGTH
 
 ORDER_ID = UUID("0b7e6c1e-5d2a-4f0e-9a51-3c8f2d7e9b40")
 PLACED = OrderPlaced(
@@ -66,11 +67,13 @@ ENVELOPE_HEADERS = [
 ]
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2)
-order_lines = st.builds(OrderLine, sku=st.text(min_size=1), quantity=st.integers(1, 10_000), unit_price=money)
+order_lines = st.builds(
+    OrderLine, sku=st.text(min_size=1, max_size=IDENTIFIER_LENGTH), quantity=st.integers(1, 10_000), unit_price=money
+)
 orders_placed = st.builds(
     OrderPlaced,
     order_id=st.uuids(),
-    customer_id=st.text(min_size=1),
+    customer_id=st.text(min_size=1, max_size=IDENTIFIER_LENGTH),
     items=st.lists(order_lines, min_size=1, max_size=5),
     currency=st.from_regex(r"[A-Z]{3}", fullmatch=True),
     total=money,
