@@ -33,6 +33,7 @@ from tests.apiserver.helm import (
     pod_specs,
     values_args,
 )
+from tests.support.schemas import objects
 
 # The helm binary is built on first use, like the control plane's.
 pytestmark = [pytest.mark.apiserver, pytest.mark.timeout(1200)]
@@ -110,20 +111,12 @@ def test_schema_rejects_bad_values_naming_the_key(helm: Helm, args: list[str], m
 
 def test_schema_is_closed_at_every_level() -> None:
     schema = yaml.safe_load((CHART / "values.schema.json").read_text())
-
-    def open_objects(node: Any, path: str) -> list[str]:
-        found: list[str] = []
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False:
-                found.append(path)
-            for key, child in node.items():
-                found += open_objects(child, f"{path}/{key}")
-        elif isinstance(node, list):
-            for i, child in enumerate(node):
-                found += open_objects(child, f"{path}/{i}")
-        return found
-
-    assert open_objects(schema, "") == []
+    open_objects = [
+        path
+        for path, node in objects(schema)
+        if node.get("type") == "object" and "properties" in node and node.get("additionalProperties") is not False
+    ]
+    assert open_objects == []
 
 
 def test_values_hold_no_password_and_the_secret_is_generated(default: list[Manifest]) -> None:

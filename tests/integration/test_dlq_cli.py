@@ -12,12 +12,23 @@ from typer.testing import CliRunner
 from eventkit.envelope import KafkaRecord
 from eventkit.producer import EventProducer
 from eventkit.retry import ATTEMPTS, ERROR_CLASS, ERROR_MESSAGE, ERROR_REASON, GROUP, ORIGINAL_TOPIC
+from eventkit.settings import KafkaSettings
 from orderflow.dlq import app, replay_records
 from tests.support.kafka import KafkaCluster, read_all
 
 pytestmark = pytest.mark.kafka
 
 NOT_UTF8 = b"\xff\xfe\x00garbage"
+
+
+async def _dead_letter(settings: KafkaSettings, topic: str, record: KafkaRecord) -> None:
+    """`record` in `topic`'s dead-letter topic, as the consumer runtime puts one there."""
+    producer = EventProducer(settings, client_id="dlq-test")
+    await producer.start()
+    try:
+        await producer.send_all([(settings.topic(f"{topic}.dlq"), record)])
+    finally:
+        await producer.stop()
 
 
 async def test_undecodable_headers_are_listed_as_hex_and_replayed_unchanged(
@@ -38,12 +49,7 @@ async def test_undecodable_headers_are_listed_as_hex_and_replayed_unchanged(
             (ATTEMPTS, b"1"),
         ],
     )
-    producer = EventProducer(settings, client_id="dlq-test")
-    await producer.start()
-    try:
-        await producer.send_all([(settings.topic("orders.dlq"), record)])
-    finally:
-        await producer.stop()
+    await _dead_letter(settings, "orders", record)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
     monkeypatch.setenv("ORDERFLOW_KAFKA_NAMESPACE", settings.namespace)
 
@@ -80,12 +86,7 @@ async def test_the_list_reads_on_an_80_column_terminal_and_as_json(
             (ATTEMPTS, b"1"),
         ],
     )
-    producer = EventProducer(settings, client_id="dlq-test")
-    await producer.start()
-    try:
-        await producer.send_all([(settings.topic("payments.dlq"), record)])
-    finally:
-        await producer.stop()
+    await _dead_letter(settings, "payments", record)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # nothing there: --bootstrap-server wins
     monkeypatch.setenv("ORDERFLOW_KAFKA_NAMESPACE", settings.namespace)
     args = ["list", "--topic", "payments", "--bootstrap-server", settings.bootstrap_servers]

@@ -19,6 +19,7 @@ import pytest
 from devstack.children import ServiceProcess, stop_all, wait_ready
 from tests.support.kafka import KafkaCluster
 from tests.support.processes import service_processes
+from tests.support.schemas import objects
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 
@@ -106,19 +107,13 @@ def _resolved(node: Any, document: dict[str, Any]) -> Any:
 
 def _unbounded_numbers(node: Any, where: str) -> list[str]:
     """Where in a schema a number lacks a lower or an upper bound (an enum bounds it too)."""
-    found = []
-    if isinstance(node, dict):
-        if node.get("type") in ("integer", "number") and "enum" not in node:
-            low = {"minimum", "exclusiveMinimum"} & set(node)
-            high = {"maximum", "exclusiveMaximum"} & set(node)
-            if not (low and high):
-                found.append(where)
-        for key, value in node.items():
-            found += _unbounded_numbers(value, f"{where}.{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += _unbounded_numbers(value, f"{where}[{index}]")
-    return found
+    return [
+        path
+        for path, schema in objects(node, where)
+        if schema.get("type") in ("integer", "number")
+        and "enum" not in schema
+        and not ({"minimum", "exclusiveMinimum"} & set(schema) and {"maximum", "exclusiveMaximum"} & set(schema))
+    ]
 
 
 @pytest.mark.parametrize("service", ["orders", "inventory", "payments"])
