@@ -79,3 +79,12 @@ def test_every_alert_has_a_test(rendered: Path) -> None:
     tested = {check["alertname"] for test in tests for check in test["alert_rule_test"]}
     docs = [yaml.safe_load((rendered / n).read_text()) for n in ("orderflow-alerts.yaml", "orderflow-targets.yaml")]
     assert {rule["alert"] for doc in docs for group in doc["groups"] for rule in group["rules"]} == tested
+
+
+def test_every_alert_says_what_happened_what_it_means_and_where_the_runbook_is(rendered: Path) -> None:
+    docs = [yaml.safe_load((rendered / n).read_text()) for n in ("orderflow-alerts.yaml", "orderflow-targets.yaml")]
+    rules = [rule for doc in docs for group in doc["groups"] for rule in group["rules"]]
+    assert len(rules) >= 8
+    for rule in rules:
+        assert set(rule["annotations"]) == {"summary", "description", "runbook"}, rule["alert"]
+        assert rule["annotations"]["description"].endswith("."), rule["alert"]

@@ -122,5 +122,6 @@ groups:
         annotations:
           summary: {{ printf "No %s pod is up: nothing serves its API or consumes its inputs" $name | quote }}
           runbook: "README, Operating it: lag is growing"
+          description: "No pod of the service is up: its API answers nothing and its consumers read nothing. See the Deployment's events and its pods' status and logs."
       {{- end }}
 {{- end -}}
