@@ -169,6 +169,28 @@ def test_a_digest_pins_each_image_and_the_version_follows_the_tag_deployed(helm:
     assert ops["image"] == f"orderflow-cli:{APP_VERSION}@{DIGEST}"
 
 
+def test_a_new_image_tag_changes_only_the_objects_of_orderflow_images(helm: Helm) -> None:
+    """The version label follows the tag only where the tag runs: PostgreSQL's, Kafka's and the observability
+    stack's pod templates stay as they were, so a rolling update of the services restarts none of them."""
+
+    def render(tag: str) -> dict[tuple[str, str], Manifest]:
+        manifests = helm.template(
+            "--values", CI["observability"], "--set", "operations.enabled=true", "--set", f"defaults.image.tag={tag}"
+        )
+        # Secrets hold passwords generated at each render; they carry no pod template.
+        return {(m["kind"], m["metadata"]["name"]): m for m in manifests if m["kind"] != "Secret"}
+
+    before, after = render("1.4.1"), render("1.4.2")
+    assert before.keys() == after.keys()
+    changed = {key for key in before if before[key] != after[key]}
+    ours = {*SERVICES, *(f"{s}-{role}" for s in SERVICES for role in ("consumer", "relay")), "ops", "test"}
+    components = {before[key]["metadata"]["labels"]["app.kubernetes.io/component"] for key in changed}
+    assert components <= ours, sorted(changed)
+    assert ("Deployment", "of-orderflow-ops") in changed
+    assert {("Deployment", f"of-orderflow-{s}") for s in SERVICES} <= changed
+    assert ("StatefulSet", "of-orderflow-postgresql") in before  # and unchanged, as checked above
+
+
 def test_a_digest_for_every_image_at_once_is_refused(helm: Helm) -> None:
     """Each image has its own digest: one under defaults would pin all three services to one image."""
     with pytest.raises(HelmFailed, match=r"defaults.image.digest is set, but each image has its own digest"):

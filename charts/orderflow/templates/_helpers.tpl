@@ -30,11 +30,17 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
-{{/* All labels of an object. Args: root, component, and image (a service's; else defaults.image) for the version. */}}
+{{/* All labels of an object. Args: root, component, and for the objects of an orderflow image (a service's, the
+ops pod's) that image, whose tag is their version. Other objects (PostgreSQL, Kafka, the observability stack) keep
+Chart.appVersion: a new orderflow tag must not change their pod templates, which would restart them. */}}
 {{- define "orderflow.labels" -}}
 {{ include "orderflow.selectorLabels" . }}
 app.kubernetes.io/part-of: orderflow
-app.kubernetes.io/version: {{ include "orderflow.imageVersion" (dict "image" (.image | default .root.Values.defaults.image) "root" .root) | quote }}
+{{- if hasKey . "image" }}
+app.kubernetes.io/version: {{ include "orderflow.imageVersion" (dict "image" .image "root" .root) | quote }}
+{{- else }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+{{- end }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ include "orderflow.chart" .root }}
 {{- with .root.Values.commonLabels }}
