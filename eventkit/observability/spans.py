@@ -36,10 +36,11 @@ ORDER_ID = "orderflow.order.id"
 
 
 def order_attributes(order_id: object, status: str, cancel_reason: str | None = None) -> dict[str, str]:
-    """What a person searches an order's spans by: its id, the status it reached, why it was cancelled."""
-    attributes = {ORDER_ID: str(order_id), "orderflow.order.status": status}
+    """What a person searches an order's spans by: its id, the status it reached, why it was cancelled (the
+    status and reason as the API spells them: `str` of their StrEnum)."""
+    attributes = {ORDER_ID: str(order_id), "orderflow.order.status": str(status)}
     if cancel_reason is not None:
-        attributes["orderflow.order.cancel_reason"] = cancel_reason
+        attributes["orderflow.order.cancel_reason"] = str(cancel_reason)
     return attributes
 
 
@@ -90,7 +91,7 @@ def start_send(topic: str, record: KafkaRecord, server: dict[str, AttributeValue
             "messaging.kafka.message.key": key,
             "messaging.message.id": header_text(record.headers, "ce_id"),
             "cloudevents.event_type": header_text(record.headers, "ce_type"),
-            ORDER_ID: header_text(record.headers, "ce_subject") or key,
+            ORDER_ID: key,  # every event's key is its subject, the order id
         },
     )
     own = _as_headers(trace.set_span_in_context(span))

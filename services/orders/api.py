@@ -85,7 +85,7 @@ async def place(desk: OrderDesk, body: PlaceOrderRequest, idempotency_key: str |
     """What POST /orders answers (the route here and the hot path, hotpath.py): the body and its Location."""
     placed = await desk.place(body.to_command(idempotency_key))
     if (span := trace.get_current_span()).is_recording():  # no attributes built for an untraced request
-        span.set_attributes(order_attributes(placed.order_id, placed.status.value))
+        span.set_attributes(order_attributes(placed.order_id, placed.status))
     return OrderAccepted(order_id=placed.order_id, status=placed.status), f"/orders/{placed.order_id}"
 
 
@@ -116,8 +116,7 @@ async def current(desk: OrderDesk, order_id: UUID, wait: float) -> OrderDetail |
         await desk.watcher.wait(order_id, wait)
         order = await desk.read(order_id)
     if order is not None and (span := trace.get_current_span()).is_recording():
-        reason = order.cancel_reason.value if order.cancel_reason is not None else None
-        span.set_attributes(order_attributes(order_id, order.status.value, reason))
+        span.set_attributes(order_attributes(order_id, order.status, order.cancel_reason))
     return order
 
 

@@ -176,8 +176,7 @@ def _answer(event: CloudEvent) -> EventAnswer:
 
 def _outcome(order: Order) -> dict[str, str]:
     """The span attributes of the answer that settled `order`: its id, status and cancel reason."""
-    reason = order.cancel_reason.value if order.cancel_reason is not None else None
-    return order_attributes(order.id, order.status.value, reason)
+    return order_attributes(order.id, order.status, order.cancel_reason)
 
 
 def _not_an_answer(data: EventData) -> PermanentFailure:

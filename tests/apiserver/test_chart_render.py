@@ -142,7 +142,7 @@ APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
 
 
 def _containers(manifest: Manifest) -> list[dict[str, Any]]:
-    spec = manifest["spec"]["template"]["spec"] if "template" in manifest["spec"] else manifest["spec"]
+    [(_, spec)] = pod_specs([manifest])
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
