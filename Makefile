@@ -15,15 +15,16 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_NATIVE_TLS := true
 
-.PHONY: help venv run test test-skaffold lint fmt clean e2e-kind
+.PHONY: help venv run test test-skaffold lint docs fmt clean e2e-kind
 
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
 	@echo "make test   run the whole test suite against a real broker"
 	@echo "make test-skaffold  skaffold dev on the local kind cluster: edit, rebuild one image, roll one Deployment (root)"
-	@echo "make lint   ruff, mypy, the event schema compatibility check and the chart's topology copy"
+	@echo "make lint   ruff, mypy, the event schema compatibility check, the chart's topology copy and the docs site"
+	@echo "make docs   the documentation site (docs/, MkDocs) into site/; a broken link or anchor fails it"
 	@echo "make fmt    format and autofix"
-	@echo "make e2e-kind  README's kind section end to end: kind, skaffold run, orders confirmed, a trace in Jaeger (root)"
+	@echo "make e2e-kind  docs/deploy/kind.md end to end: kind, skaffold run, orders confirmed, a trace in Jaeger (root)"
 
 $(UV):
 	python3 -m venv $(UV_HOME)
@@ -53,14 +54,19 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/orderflow schemas check
 	$(BIN)/orderflow topology check
+	$(BIN)/mkdocs build --strict --quiet
+
+# --strict (mkdocs.yml): a link to a missing page or anchor, or a page left out of the nav, fails the build.
+docs: venv
+	$(BIN)/mkdocs build --strict
 
 fmt: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# README's kind section as a developer runs it (k8s/e2e-kind.sh); CI runs it after `make test` (.ci/run).
+# docs/deploy/kind.md as a developer runs it (k8s/e2e-kind.sh); CI runs it after `make test` (.ci/run).
 e2e-kind:
 	VENV_BIN=$(BIN) k8s/e2e-kind.sh
 
 clean:
-	rm -rf $(VENV) .orderflow .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .orderflow .pytest_cache .mypy_cache .ruff_cache site

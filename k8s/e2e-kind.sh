@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make e2e-kind: README's kind section, end to end, as a developer runs it, on the project's kind cluster.
+# make e2e-kind: docs/deploy/kind.md, end to end, as a developer runs it, on the project's kind cluster.
 #  1. `orderflow k8s up`: kind from the project's node image (k8s/kind-cluster.yaml), the Strimzi stand-in
 #  2. `orderflow k8s skaffold run`: skaffold's kind profile builds the five images, loads them into the nodes and
 #     installs both charts with the local and observability values (Kafka on the chart's default Strimzi path)

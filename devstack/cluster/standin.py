@@ -4,7 +4,7 @@ the `io.strimzi:cluster-operator` module come from nowhere this machine reaches)
 Installed the way Strimzi is (its CRDs, then an operator Deployment in namespace `strimzi` watching every
 namespace), so that `helm install charts/orderflow` with the chart's default `kafka.strimzi.enabled=true` meets
 what it would meet with Strimzi. The CRDs are Strimzi's own, generated from its Maven artifacts
-(strimzicrds.py); the operator is devstack/strimzi (README: "The Strimzi stand-in"); its brokers run the project's
+(strimzicrds.py); the operator is devstack/strimzi (docs/deploy/strimzi-stand-in.md); its brokers run the project's
 Kafka image (devstack.images.kafka). Never part of what users run.
 """
 

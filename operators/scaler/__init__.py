@@ -1,1 +1,1 @@
-"""The ConsumerScaler operator: scales Kafka consumers on lag and inflow rate (see operators/README.md)."""
+"""The ConsumerScaler operator: scales Kafka consumers on lag and inflow rate (see docs/scaler.md)."""

@@ -86,5 +86,21 @@ def test_every_alert_says_what_happened_what_it_means_and_where_the_runbook_is(r
     rules = [rule for doc in docs for group in doc["groups"] for rule in group["rules"]]
     assert len(rules) >= 8
     for rule in rules:
-        assert set(rule["annotations"]) == {"summary", "description", "runbook"}, rule["alert"]
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}, rule["alert"]
         assert rule["annotations"]["description"].endswith("."), rule["alert"]
+        assert rule["annotations"]["runbook_url"].startswith("operations/#"), rule["alert"]
+
+
+def test_every_runbook_url_starts_with_where_the_docs_are_served(helm: Helm) -> None:
+    base = "https://docs.example.com/orderflow/"
+    manifests = helm.template(*VALUES, "--set", f"observability.runbookBaseUrl={base}", release="r", namespace="n")
+    files = named(manifests, "ConfigMap", "r-orderflow-prometheus")["data"]
+    groups = [
+        group
+        for name in ("orderflow-alerts.yaml", "orderflow-targets.yaml")
+        for group in yaml.safe_load(files[name])["groups"]
+    ]
+    groups += named(manifests, "PrometheusRule", "r-orderflow")["spec"]["groups"]
+    urls = [rule["annotations"]["runbook_url"] for group in groups for rule in group["rules"]]
+    assert len(urls) >= 16
+    assert [url for url in urls if not url.startswith(f"{base}operations/#")] == []

@@ -1,6 +1,6 @@
-"""README's "Operating it": every command of every runbook section, run in order against the platform on the
-kind cluster, as an operator would type it (bash, `set -euo pipefail`), after the set-up block (whose first line,
-the exports of the namespace, release and prefix, takes this platform's values instead of the defaults).
+"""The operations runbook (docs/operations.md): every command of every section, run in order against the platform
+on the kind cluster, as an operator would type it (bash, `set -euo pipefail`), after the set-up block (whose first
+line, the exports of the namespace, release and prefix, takes this platform's values instead of the defaults).
 """
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def blocks() -> list[tuple[str, str]]:
-    """(section, script) of every sh block under "## Operating it", in order: the set-up block first."""
-    text = (REPO / "README.md").read_text()
-    start = text.index("\n## Operating it\n")
-    end = text.index("\n## ", start + 1)
+    """(section, script) of every sh block of the runbook, in order: the set-up block first."""
+    text = (REPO / "docs" / "operations.md").read_text()
     blocks: list[tuple[str, str]] = []
     section = ""
-    for part in re.split(r"(^### .+$)", text[start:end], flags=re.M):
-        if part.startswith("### "):
-            section = part[4:].strip()
+    for part in re.split(r"(^## .+$)", text, flags=re.M):
+        if part.startswith("## "):
+            section = part[3:].strip()
             continue
         blocks += [(section, block) for block in re.findall(r"```sh\n(.*?)```", part, flags=re.S)]
     assert blocks[0][0] == "", "the set-up block comes before the first section"
@@ -43,14 +41,19 @@ def runbook() -> list[tuple[str, str]]:
     return blocks()[1:]
 
 
-def test_the_runbook_names_every_alerts_section() -> None:
+def anchor(heading: str) -> str:
+    """The anchor MkDocs gives a heading (its toc extension's default slugify)."""
+    return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", heading).strip().lower())
+
+
+def test_every_alert_links_a_section_of_the_runbook() -> None:
     sections = {section for section, _ in runbook()}
     assert {"Lag is growing", "The DLQ is filling", "An order is stuck", "Errors"} <= sections
     rules = (REPO / "charts" / "orderflow" / "rules" / "orderflow-alerts.yaml").read_text()
     rules += (REPO / "charts" / "orderflow" / "templates" / "_observability.tpl").read_text()
-    named = set(re.findall(r'runbook: "README, Operating it: ([^"]+)"', rules))
-    assert named
-    assert {name.lower() for name in named} <= {section.lower() for section in sections}
+    linked = set(re.findall(r'runbook_url: .*"%?s?operations/#([\w-]+)"', rules))
+    assert len(linked) == 4
+    assert linked <= {anchor(section) for section in sections}
 
 
 def test_every_runbook_command_works_on_the_cluster(cluster: Cluster, platform: Installed) -> None:

@@ -121,7 +121,15 @@ groups:
         labels: {severity: critical, namespace: {{ $.Release.Namespace | quote }}, service: {{ $service | quote }}}
         annotations:
           summary: {{ printf "No %s pod is up: nothing serves its API or consumes its inputs" $name | quote }}
-          runbook: "README, Operating it: lag is growing"
+          runbook_url: {{ printf "%soperations/#lag-is-growing" $.Values.observability.runbookBaseUrl | quote }}
           description: "No pod of the service is up: its API answers nothing and its consumers read nothing. See the Deployment's events and its pods' status and logs."
       {{- end }}
+{{- end -}}
+
+{{/*
+rules/orderflow-alerts.yaml with each runbook_url (a path of the documentation site) prefixed by
+observability.runbookBaseUrl, for the PrometheusRule and the bundled Prometheus alike.
+*/}}
+{{- define "orderflow.prometheus.staticRules" -}}
+{{- .Files.Get "rules/orderflow-alerts.yaml" | replace "runbook_url: \"" (printf "runbook_url: \"%s" .Values.observability.runbookBaseUrl) -}}
 {{- end -}}

@@ -1,4 +1,5 @@
-"""README documents every setting and every command that exists, so it cannot drift from the code."""
+"""The docs name every setting (docs/configuration.md), every command (docs/cli.md) and every option of
+`orderflow load` (docs/local.md) that exists, so they cannot drift from the code."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from orderflow.load import load
 from services.orders.settings import OrdersSettings
 from services.payments.settings import PaymentsSettings
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+CONFIGURATION = (DOCS / "configuration.md").read_text()
+COMMANDS = (DOCS / "cli.md").read_text()
+LOCAL = (DOCS / "local.md").read_text()
 
 
 def variables(settings: type[BaseSettings]) -> list[str]:
@@ -37,7 +41,7 @@ def variables(settings: type[BaseSettings]) -> list[str]:
 
 @pytest.mark.parametrize("settings", [ServiceSettings, KafkaSettings, OrdersSettings, PaymentsSettings, OperatorConfig])
 def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:
-    missing = [name for name in variables(settings) if f"`{name}`" not in README]
+    missing = [name for name in variables(settings) if f"`{name}`" not in CONFIGURATION]
     assert missing == []
 
 
@@ -45,7 +49,7 @@ def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:
     ("group", "command"), [("orderflow.commands", "orderflow"), ("orderflow.scaler.commands", "orderflow scaler")]
 )
 def test_every_orderflow_command_is_documented(group: str, command: str) -> None:
-    missing = [ep.name for ep in entry_points(group=group) if f"`{command} {ep.name}" not in README]
+    missing = [ep.name for ep in entry_points(group=group) if f"`{command} {ep.name}" not in COMMANDS]
     assert missing == []
 
 
@@ -55,4 +59,4 @@ def test_every_load_option_is_documented() -> None:
     params = typer.main.get_command(single).params
     flags = [f for p in params if isinstance(p, TyperOption) and not p.hidden for f in p.opts if f.startswith("--")]
     assert "--orders-url" in flags
-    assert [flag for flag in flags if f"`{flag}" not in README] == []
+    assert [flag for flag in flags if f"`{flag}" not in LOCAL] == []
