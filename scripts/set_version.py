@@ -2,10 +2,10 @@
 
 (`scripts/set-version` runs this file with the checkout's .venv; `.venv/bin/python scripts/set_version.py 0.2.0`
 is the same.) The root pyproject.toml's [project] `version` is the source. Every Python distribution of the
-workspace, both charts' `version` and `appVersion`, and the documentation's `helm install` example (README.md,
-docs/) restate it; this script rewrites them all, then runs `uv lock`, as uv.lock records each workspace member's
-version (`uv sync --frozen` refuses a stale lock). The images' tags need nothing: the charts default every image
-tag to Chart.appVersion (`defaults.image.tag`, `operations.image.tag` and the operator chart's `image.tag` are
+workspace and both charts' `version` and `appVersion` restate it (the documentation reads it from the chart);
+this script rewrites them all, then runs `uv lock`, as uv.lock records each workspace member's version
+(`uv sync --frozen` refuses a stale lock). The images' tags need nothing: the charts default every image tag to
+Chart.appVersion (`defaults.image.tag`, `operations.image.tag` and the operator chart's `image.tag` are
 empty), and skaffold, compose and `orderflow k8s install` tag their own builds.
 
 `scripts/set-version --check` changes nothing and fails, naming each place, when any restatement (uv.lock's
@@ -36,7 +36,6 @@ CHART_VERSION = re.compile(r"^version: (?P<v>[^\s#]+)$", re.MULTILINE)
 CHART_APP_VERSION = re.compile(r'^appVersion: "(?P<v>[^"\n]*)"$', re.MULTILINE)
 # The documentation's `helm install` example sets the tag of the images the user pushed (a release's version);
 # a page may also leave it out or set "$TAG".
-DOC_TAG = re.compile(r"defaults\.image\.tag=(?P<v>[0-9][0-9A-Za-z.+-]*)")
 
 
 class VersionError(Exception):
@@ -50,7 +49,6 @@ class Place:
     path: str  # relative to the repository root
     pattern: re.Pattern[str]
     what: str
-    required: bool = True  # False: the file may not state it at all (zero matches)
     section: str | None = None  # only inside this TOML table
 
 
@@ -86,7 +84,7 @@ def root_version(root: Path) -> str:
 
 
 def places(root: Path) -> list[Place]:
-    """Every place that restates the root version: workspace members, charts, the documentation's example."""
+    """Every place that restates the root version: the workspace members and the charts."""
     members: list[str] = workspace(root).get("tool", {}).get("uv", {}).get("workspace", {}).get("members", [])
     found = [
         Place(f"{member}/pyproject.toml", PYPROJECT_VERSION, "[project] version", section="project")
@@ -95,8 +93,6 @@ def places(root: Path) -> list[Place]:
     for chart in sorted(root.glob("charts/*/Chart.yaml")):
         relative = chart.relative_to(root).as_posix()
         found += [Place(relative, CHART_VERSION, "version"), Place(relative, CHART_APP_VERSION, "appVersion")]
-    for doc in sorted([*root.glob("README.md"), *root.glob("docs/**/*.md")]):
-        found.append(Place(doc.relative_to(root).as_posix(), DOC_TAG, "defaults.image.tag", required=False))
     return found
 
 
@@ -112,14 +108,14 @@ def _span(text: str, place: Place) -> tuple[int, int]:
 
 
 def stated(root: Path, place: Place) -> list[str]:
-    """The versions `place` states (one for a required place, any number for an optional one)."""
+    """The versions `place` states: exactly one, else a VersionError."""
     path = root / place.path
     if not path.exists():
         raise VersionError(f"{place.path} does not exist (a workspace member or chart without its file?)")
     text = path.read_text()
     start, end = _span(text, place)
     versions = [match.group("v") for match in place.pattern.finditer(text, start, end)]
-    if place.required and len(versions) != 1:
+    if len(versions) != 1:
         raise VersionError(f"{place.path}: expected one `{place.what}` line, found {len(versions)}")
     return versions
 

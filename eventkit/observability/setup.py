@@ -16,7 +16,8 @@ def configure_process(service: str, log_level: str = "info") -> None:
 
 
 def _version() -> str:
+    """The release's one version, which every distribution carries; eventkit is in every service's image."""
     try:
-        return version("orderflow")
+        return version("orderflow-eventkit")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "0+unknown"

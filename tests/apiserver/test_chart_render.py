@@ -296,7 +296,7 @@ def test_topic_prefix_reaches_topics_groups_acls_and_the_services(helm: Helm) ->
     }
     env = _env(named(manifests, "Deployment", "of-orderflow-inventory"))
     assert env["ORDERFLOW_KAFKA_NAMESPACE"] == "shop-"
-    assert env["ORDERFLOW_CONSUMER__RETRY_LEVELS"] == "1"
+    assert env["ORDERFLOW_CONSUMER_RETRY_LEVELS"] == "1"
 
 
 def test_kafka_is_kraft_with_a_persistent_node_pool_and_one_authenticated_listener(default: list[Manifest]) -> None:
@@ -420,7 +420,7 @@ def test_an_external_kafka_gets_its_topics_from_the_service_image_before_any_con
             str(topics["replicationFactor"]),
         ]
         env = {e["name"]: e.get("value", e.get("valueFrom")) for e in first["env"]}
-        assert env["ORDERFLOW_CONSUMER__RETRY_LEVELS"] == "3"
+        assert env["ORDERFLOW_CONSUMER_RETRY_LEVELS"] == "3"
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == _env(deployment)["KAFKA_BOOTSTRAP_SERVERS"]
 
 
@@ -652,7 +652,7 @@ def test_the_ops_pod_runs_the_cli_idle_as_a_kafka_client_like_the_services(matri
     assert ops["spec"]["replicas"] == 1
     assert ops["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "ops"
     [container], [orders_container] = spec["containers"], orders_spec["containers"]
-    assert container["image"] == "orderflow-cli:0.1.0", "the services' default tag: Chart.appVersion"
+    assert container["image"] == f"orderflow-cli:{APP_VERSION}", "the services' default tag: Chart.appVersion"
     assert container["command"] == ["sleep", "infinity"]
     assert "livenessProbe" not in container
     # The restricted profile, exactly as the services' pods have it.
@@ -666,7 +666,7 @@ def test_the_ops_pod_runs_the_cli_idle_as_a_kafka_client_like_the_services(matri
     # The same Kafka settings and CA as the services, as its own user.
     env, orders_env = _env(ops), _env(orders)
     shared = ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SSL_CAFILE"]
-    shared += ["ORDERFLOW_KAFKA_NAMESPACE", "ORDERFLOW_CONSUMER__RETRY_LEVELS"]
+    shared += ["ORDERFLOW_KAFKA_NAMESPACE", "ORDERFLOW_CONSUMER_RETRY_LEVELS"]
     assert {k: env[k] for k in shared} == {k: orders_env[k] for k in shared}
     assert env["KAFKA_SASL_USERNAME"] == OPS
     assert env["KAFKA_SASL_PASSWORD"] == {"secretKeyRef": {"name": OPS, "key": "password"}}

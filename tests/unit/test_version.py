@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from eventkit.observability.setup import _version
 from scripts import set_version
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,11 @@ SCRIPT = ROOT / "scripts" / "set_version.py"
 def test_every_restatement_is_the_root_version() -> None:
     assert set_version.check_version(set_version.root_version(ROOT))
     assert set_version.drift(ROOT) == [], "fix: scripts/set-version <the root pyproject.toml's version>"
+
+
+def test_the_traces_report_the_release_version() -> None:
+    """service.version outside the chart (which sets it from the image tag): `orderflow up`, compose."""
+    assert _version() == set_version.root_version(ROOT)
 
 
 def pyprojects(root: Path) -> set[str]:
