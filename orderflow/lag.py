@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eventkit.consumer import ConsumerOptions
+from eventkit.host.settings import RETRY_LEVELS_VARIABLES, deprecated_settings
 from eventkit.lag import PartitionLag, ResetPolicy, actionable_lag, group_lag, total_lag
 from eventkit.offsets import LagReadError, OffsetReader, read_offsets
 from eventkit.settings import KafkaSettings
@@ -21,7 +23,7 @@ from orderflow.options import BootstrapServer, Json, kafka_settings
 console = Console()
 
 
-# The services' default; the chart gives them, and the operations pod, ORDERFLOW_CONSUMER__RETRY_LEVELS.
+# The services' default; the chart gives them, and the operations pod, ORDERFLOW_CONSUMER_RETRY_LEVELS.
 RETRY_LEVELS: int = ConsumerOptions.model_fields["retry_levels"].default
 
 
@@ -63,9 +65,7 @@ def lag(
     marker_tolerance: Annotated[int, typer.Option(help="Per-partition lag counted as idle (transaction markers)")] = 1,
     retry_levels: Annotated[
         int,
-        typer.Option(
-            min=0, envvar="ORDERFLOW_CONSUMER__RETRY_LEVELS", help="Retry topics per input, as the services have"
-        ),
+        typer.Option(min=0, envvar=RETRY_LEVELS_VARIABLES, help="Retry topics per input, as the services have"),
     ] = RETRY_LEVELS,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for Kafka")] = 10.0,
     bootstrap_server: BootstrapServer = None,
@@ -75,6 +75,8 @@ def lag(
     if offset_reset_policy not in ("earliest", "latest"):
         raise typer.BadParameter("earliest or latest", param_hint="--offset-reset-policy")
     reset: ResetPolicy = "earliest" if offset_reset_policy == "earliest" else "latest"
+    for notice in deprecated_settings(os.environ):
+        typer.echo(f"warning: {notice}", err=True)
     settings = kafka_settings(bootstrap_server)
     name = settings.topic(group)
     chosen = [settings.topic(t) for t in topic] if topic else default_topics(settings, group, retry_levels)

@@ -1,4 +1,4 @@
-"""Tuning of the consumer runtime, from `ORDERFLOW_CONSUMER__*` (a nested block of the service settings)."""
+"""Tuning of the consumer runtime, from `ORDERFLOW_CONSUMER_*` (the `consumer` block of the service settings)."""
 
 from __future__ import annotations
 

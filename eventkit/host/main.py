@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib.util
+import logging
 import os
 from typing import Annotated
 
@@ -19,7 +20,12 @@ from sqlalchemy.engine import make_url
 
 from eventkit.consumer import ConsumerOptions
 from eventkit.host.registry import InstalledService, UnknownService, find
-from eventkit.host.settings import DATABASE_URL_VARIABLE, ServiceSettings
+from eventkit.host.settings import (
+    DATABASE_URL_VARIABLE,
+    RETRY_LEVELS_VARIABLES,
+    ServiceSettings,
+    deprecated_settings,
+)
 from eventkit.migrate import UNREACHABLE, upgrade_when_reachable
 from eventkit.observability.setup import configure_process
 from eventkit.settings import KafkaSettings
@@ -52,7 +58,7 @@ def _variable(settings: type[ServiceSettings], location: tuple[int | str, ...]) 
     if first.isupper():  # an explicit validation alias, e.g. ORDERFLOW_PAYMENTS_DEFAULT_LIMIT
         return first
     prefix = settings.model_config.get("env_prefix", "")
-    return prefix + "__".join(str(part) for part in location).upper()
+    return prefix + "_".join(str(part) for part in location).upper()
 
 
 def _settings_or_exit(service: InstalledService) -> None:
@@ -90,6 +96,8 @@ def serve(
     installed = _service(service)
     _settings_or_exit(installed)
     configure_process(installed.name, log_level)
+    for notice in deprecated_settings(os.environ):
+        logging.getLogger(__name__).warning(notice)
     # A service allocates many short-lived objects per request and event; the default gen0 threshold (700) runs
     # the cyclic collector hundreds of times a second, each time walking everything imported. Everything
     # loaded so far is frozen out of the collector's reach, and collections run less often.
@@ -144,7 +152,8 @@ def topics(
     partitions: Annotated[int, typer.Option(min=1, help="Partitions of each topic (its most consumers)")],
     replication_factor: Annotated[int, typer.Option(min=1, help="Replicas of each partition")] = 3,
     retry_levels: Annotated[
-        int, typer.Option(min=0, envvar="ORDERFLOW_CONSUMER__RETRY_LEVELS", help="Retry topics before the DLQ")
+        int,
+        typer.Option(min=0, envvar=RETRY_LEVELS_VARIABLES, help="Retry topics before the DLQ"),
     ] = ConsumerOptions.model_fields["retry_levels"].default,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the broker and for leaders")] = 120,
 ) -> None:
@@ -153,6 +162,8 @@ def topics(
     Reads KAFKA_BOOTSTRAP_SERVERS and the other KAFKA_* settings. Fails, creating nothing, when an existing topic
     has fewer partitions than asked for.
     """
+    for notice in deprecated_settings(os.environ):
+        typer.echo(f"warning: {notice}", err=True)
     try:
         plan = asyncio.run(
             provision(

@@ -33,7 +33,7 @@ async def test_a_service_killed_mid_flow_recovers_with_every_invariant_intact(
 ) -> None:
     settings = await kafka.isolated(partitions=3, retry_levels=3)
     # No order may time out while a service is down: a timeout's release would give SKU-K back late.
-    env = {"ORDERFLOW_CONSUMER__RETRY_BACKOFF_SECONDS": "0.2", "ORDERFLOW_PENDING_TIMEOUT_SECONDS": "3600"}
+    env = {"ORDERFLOW_CONSUMER_RETRY_BACKOFF_SECONDS": "0.2", "ORDERFLOW_PENDING_TIMEOUT_SECONDS": "3600"}
     processes = await asyncio.to_thread(service_processes, settings, tmp_path, env)
     for process in processes.values():
         process.start()

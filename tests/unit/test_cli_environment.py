@@ -46,7 +46,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
 
 def _run(args: list[str], env: Mapping[str, str | None]) -> None:
     # None unsets: a developer's own environment must not decide the outcome.
-    done = CliRunner().invoke(app, args, env={**dict.fromkeys(URLS), "ORDERFLOW_CONSUMER__RETRY_LEVELS": None, **env})
+    done = CliRunner().invoke(app, args, env={**dict.fromkeys(URLS), "ORDERFLOW_CONSUMER_RETRY_LEVELS": None, **env})
     assert done.exit_code in (0, 1), done.output
 
 
@@ -80,7 +80,7 @@ def test_a_flag_wins_over_the_environment_and_without_either_the_local_stack_is_
 
 
 def test_lag_counts_the_retry_topics_the_services_have(calls: list[tuple[Any, ...]]) -> None:
-    _run(["lag", "--group", "inventory"], {"ORDERFLOW_CONSUMER__RETRY_LEVELS": "1"})
+    _run(["lag", "--group", "inventory"], {"ORDERFLOW_CONSUMER_RETRY_LEVELS": "1"})
     _run(["lag", "--group", "inventory"], {})
     assert calls == [
         ("inventory", "orders", "orders.retry.1"),

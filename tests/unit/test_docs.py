@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings
 from typer.core import TyperOption
 
 from eventkit.consumer import ConsumerOptions
-from eventkit.host.settings import ServiceSettings
+from eventkit.host.settings import ServiceSettings, consumer_variable
 from eventkit.settings import KafkaSettings
 from operators.scaler.config import OperatorConfig
 from orderflow.load import load
@@ -33,7 +33,7 @@ def variables(settings: type[BaseSettings]) -> list[str]:
         if isinstance(alias, str):
             names.append(alias)
         elif name == "consumer":
-            names += [f"{prefix}CONSUMER__{option.upper()}" for option in ConsumerOptions.model_fields]
+            names += [consumer_variable(option) for option in ConsumerOptions.model_fields]
         else:
             names.append(f"{prefix}{name.upper()}")
     return names

@@ -151,7 +151,7 @@ cannot commit offsets or join a group. No Create, Delete, Alter or cluster right
   value: {{ include "orderflow.kafka.bootstrap" $root | quote }}
 - name: ORDERFLOW_KAFKA_NAMESPACE
   value: {{ $kafka.topicPrefix | quote }}
-- name: ORDERFLOW_CONSUMER__RETRY_LEVELS
+- name: ORDERFLOW_CONSUMER_RETRY_LEVELS
   value: {{ $kafka.retryLevels | quote }}
 {{- if $kafka.strimzi.enabled }}
 {{- $user := include "orderflow.kafka.userName" . }}

@@ -22,7 +22,7 @@ beforehand and set kafka.external.topics.provision=false).
 - name: topics
   image: {{ include "orderflow.image" (dict "image" .svc.image "root" $root) | quote }}
   imagePullPolicy: {{ .svc.image.pullPolicy }}
-  # `orderflow-service topics` (eventkit.host.main): retry levels from ORDERFLOW_CONSUMER__RETRY_LEVELS.
+  # `orderflow-service topics` (eventkit.host.main): retry levels from ORDERFLOW_CONSUMER_RETRY_LEVELS.
   args: ["topics", "--partitions", {{ $topics.partitions | quote }}, "--replication-factor", {{ $topics.replicationFactor | quote }}]
   env:
     {{- include "orderflow.kafka.env" . | nindent 4 }}

@@ -20,7 +20,7 @@ def _env(kafka: KafkaCluster, namespace: str) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "ORDERFLOW_KAFKA_NAMESPACE": namespace,
-        "ORDERFLOW_CONSUMER__RETRY_LEVELS": "2",
+        "ORDERFLOW_CONSUMER_RETRY_LEVELS": "2",
     }
 
 
