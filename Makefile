@@ -15,7 +15,7 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_NATIVE_TLS := true
 
-.PHONY: help venv run test test-skaffold lint docs fmt clean e2e-kind
+.PHONY: help venv run test test-skaffold lint docs chart-docs fmt clean e2e-kind
 
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
@@ -23,6 +23,7 @@ help:
 	@echo "make test-skaffold  skaffold dev on the local kind cluster: edit, rebuild one image, roll one Deployment (root)"
 	@echo "make lint   ruff, mypy, the event schema compatibility check, the chart's topology copy and the docs site"
 	@echo "make docs   the documentation site (docs/, MkDocs) into site/; a broken link or anchor fails it"
+	@echo "make chart-docs  each chart's README.md from its values.yaml (helm-docs, built from its Go module)"
 	@echo "make fmt    format and autofix"
 	@echo "make e2e-kind  docs/deploy/kind.md end to end: kind, skaffold run, orders confirmed, a trace in Jaeger (root)"
 
@@ -59,6 +60,10 @@ lint: venv
 # --strict (mkdocs.yml): a link to a missing page or anchor, or a page left out of the nav, fails the build.
 docs: venv
 	$(BIN)/mkdocs build --strict
+
+# The `# --` comments of values.yaml are the descriptions; tests/apiserver/test_chart_docs.py fails on drift.
+chart-docs: venv
+	$(BIN)/python -m devstack.chartdocs
 
 fmt: venv
 	$(BIN)/ruff format .

@@ -37,6 +37,10 @@ COMPOSE_VERSION = "v2.40.3"
 PROMETHEUS_VERSION = "v0.316.0"  # the Go module of Prometheus 3.16.0
 JAEGER_VERSION = "v1.76.0"  # the module's tags stay v1; cmd/jaeger is Jaeger v2 (2.13.0)
 KEDA_VERSION = "v2.21.0"
+REGISTRY_VERSION = "v3.1.2"  # github.com/distribution/distribution: the OCI registry the release test pushes to
+COSIGN_VERSION = "v2.6.5"
+SYFT_VERSION = "v1.57.2"
+HELM_DOCS_VERSION = "v1.14.2"
 # The collector release Jaeger v1.76.0 is built on (core v0.140.0, stable modules v1.46.0, contrib v0.140.1): the
 # two builds then share compiled packages, and the chart's collector speaks what its Jaeger does.
 OTELCOL_VERSION = "v0.140.0"
@@ -226,6 +230,38 @@ KEDA = GoTool(
     {"github.com/kedacore/keda/v2/version.Version": KEDA_VERSION},
     inherit_replaces=True,
 )
+
+# `make release`: an SBOM per image (syft), signatures of images and charts (cosign), the chart's README from its
+# values (helm-docs); its test pushes everything to a local OCI registry (distribution's).
+REGISTRY = GoTool(
+    "registry",
+    "github.com/distribution/distribution/v3",
+    REGISTRY_VERSION,
+    {"registry": "github.com/distribution/distribution/v3/cmd/registry"},
+    {"github.com/distribution/distribution/v3/version.version": REGISTRY_VERSION},
+)
+COSIGN = GoTool(
+    "cosign",
+    "github.com/sigstore/cosign/v2",
+    COSIGN_VERSION,
+    {"cosign": "github.com/sigstore/cosign/v2/cmd/cosign"},
+    {"sigs.k8s.io/release-utils/version.gitVersion": COSIGN_VERSION},
+)
+SYFT = GoTool(
+    "syft",
+    "github.com/anchore/syft",
+    SYFT_VERSION,
+    {"syft": "github.com/anchore/syft/cmd/syft"},
+    {"main.version": SYFT_VERSION.removeprefix("v")},
+)
+HELM_DOCS = GoTool(
+    "helm-docs",
+    "github.com/norwoodj/helm-docs",
+    HELM_DOCS_VERSION,
+    {"helm-docs": "github.com/norwoodj/helm-docs/cmd/helm-docs"},
+    {"main.version": HELM_DOCS_VERSION.removeprefix("v")},
+)
+RELEASE_TOOLS: tuple[GoTool, ...] = (HELM_DOCS, REGISTRY, COSIGN, SYFT)
 
 # The bare API server of the chart tests; what the kind node image is made of (devstack.cluster.nodeimage); what
 # `orderflow k8s up` needs on the machine itself besides.

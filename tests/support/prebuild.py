@@ -25,14 +25,23 @@ import pytest
 from devstack.cache import ToolMissing
 from devstack.cluster.build import BuildError, cache_root, ensure_tools, is_current
 from devstack.cluster.gotool import GoTool
-from devstack.cluster.tools import CLUSTER_TOOLS, COMPOSE, CONTROL_PLANE_TOOLS, JAEGER, OTELCOL, PROMETHEUS, SKAFFOLD
+from devstack.cluster.tools import (
+    CLUSTER_TOOLS,
+    COMPOSE,
+    CONTROL_PLANE_TOOLS,
+    HELM_DOCS,
+    JAEGER,
+    OTELCOL,
+    PROMETHEUS,
+    SKAFFOLD,
+)
 
 TESTS = Path(__file__).resolve().parents[1]
 # What each tier needs, in the order its tests ask for it (test_alert_rules, first of the apiserver tier, runs
 # promtool; the kind cluster comes up first in the cluster tier). skaffold is for `make e2e-kind`, which CI runs
 # right after the suite.
 NEEDS: dict[str, tuple[GoTool, ...]] = {
-    "apiserver": (*CONTROL_PLANE_TOOLS, PROMETHEUS),
+    "apiserver": (*CONTROL_PLANE_TOOLS, PROMETHEUS, HELM_DOCS),
     "cluster": (*CONTROL_PLANE_TOOLS, PROMETHEUS, *CLUSTER_TOOLS, COMPOSE, OTELCOL, JAEGER, SKAFFOLD),
 }
 _PROCESS = pytest.StashKey[subprocess.Popen[bytes]]()

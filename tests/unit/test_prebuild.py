@@ -18,6 +18,7 @@ def test_missing_tools_come_once_in_the_order_the_tiers_need_them(monkeypatch: p
         "kubernetes",
         "helm",
         "prometheus",
+        "helm-docs",
         "coredns",
         "containerd",
         "runc",
@@ -37,13 +38,19 @@ def test_missing_tools_come_once_in_the_order_the_tiers_need_them(monkeypatch: p
 def test_the_python_tiers_need_nothing_built(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prebuild, "is_current", lambda tool: False)
     assert prebuild.missing({"unit", "integration", "e2e"}) == []
-    assert [tool.name for tool in prebuild.missing({"apiserver"})] == ["kubernetes", "etcd", "helm", "prometheus"]
+    assert [tool.name for tool in prebuild.missing({"apiserver"})] == [
+        "kubernetes",
+        "etcd",
+        "helm",
+        "prometheus",
+        "helm-docs",
+    ]
 
 
 def test_without_root_the_cluster_tier_builds_nothing_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prebuild, "is_current", lambda tool: False)
     names = [tool.name for tool in prebuild.missing({"cluster", "apiserver"}, root=False)]
-    assert names == ["kubernetes", "etcd", "helm", "prometheus"]
+    assert names == ["kubernetes", "etcd", "helm", "prometheus", "helm-docs"]
 
 
 def test_the_builder_leads_its_own_group_and_is_stopped(tmp_path: Path) -> None:
