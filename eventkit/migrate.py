@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, text
+from sqlalchemy import Connection, MetaData, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from eventkit.database import make_engine
+from eventkit.database import is_sqlite, make_engine
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -64,11 +66,29 @@ def take_migration_lock(connection: Connection) -> None:
     the first finds the database at its head. A session lock, as Alembic commits its own transaction; it ends with
     the migration's connection (NullPool closes it).
 
-    SQLite needs none: the chart runs PostgreSQL only, and SQLite serializes writers itself.
+    PostgreSQL only: a SQLite file's migrations take turns on `sqlite_migration_lock`, held around the whole run.
     """
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         connection.commit()
+
+
+@contextmanager
+def sqlite_migration_lock(url: str) -> Iterator[None]:
+    """`take_migration_lock` for a SQLite file: an exclusive `flock` on `<database file>.migrate-lock`, held while
+    the block runs (nothing for other databases, or in-memory SQLite, which no other process sees). SQLite takes
+    turns on single writes, not on migrations: processes that all find no version table all create it, and all
+    but one fail. Taken before connecting, as connecting already writes (the switch to WAL). Closing the file
+    drops the lock, on error or death alike; the file stays, as deleting it while a process waits on it would
+    let a newcomer lock a new file beside the waiter.
+    """
+    database = make_url(url).database if is_sqlite(url) else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "ab") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield
 
 
 def run_env(target_metadata: MetaData) -> None:
@@ -110,7 +130,8 @@ def run_env(target_metadata: MetaData) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with sqlite_migration_lock(url):
+        asyncio.run(run())
 
 
 def rename_constraints(renames: dict[str, dict[str, str]]) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import sqlite3
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -113,3 +117,71 @@ async def test_pods_migrating_one_database_at_once_all_succeed(service: str, pos
     assert await schema_differences(url, METADATA[service]) == []
     count = "SELECT count(*) FROM alembic_version"
     assert await on_connection(url, lambda c: c.exec_driver_sql(count).scalar()) == 1
+
+
+@pytest.mark.parametrize("service", sorted(METADATA))
+async def test_processes_migrating_one_sqlite_file_at_once_all_succeed(service: str, tmp_path: Path) -> None:
+    """The SQLite counterpart: several `orderflow-service migrate` of one fresh file at once each finish.
+
+    So that they overlap for certain, the test holds the file's migration lock and, in a write transaction of its
+    own, Alembic's version table (for a process that would get past the lock) until every process waits on one
+    of them, then lets go of both. `--wait-seconds 0`: a collision must fail, not be retried as an unreachable
+    database (SQLite's "table already exists" is an OperationalError like one).
+    """
+    database = tmp_path / f"{service}.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    command_line = [str(Path(sys.executable).with_name("orderflow-service")), "migrate", service, "--url", url]
+    with migration_lock_and_version_table_held(database):
+        pods = [
+            await asyncio.create_subprocess_exec(
+                *command_line, "--wait-seconds", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+            )
+            for _ in range(PODS)
+        ]
+        async with asyncio.timeout(120):
+            while not all(pod.pid in flock_waiters() or in_nanosleep(pod.pid) for pod in pods):
+                if any(pod.returncode is not None for pod in pods):
+                    break
+                await asyncio.sleep(0.1)
+    outputs = [(await pod.communicate())[0].decode() for pod in pods]
+
+    assert [pod.returncode for pod in pods] == [0] * PODS, "\n---\n".join(outputs)
+    assert await schema_differences(url, METADATA[service]) == []
+    count = "SELECT count(*) FROM alembic_version"
+    assert await on_connection(url, lambda c: c.exec_driver_sql(count).scalar()) == 1
+
+
+@contextmanager
+def migration_lock_and_version_table_held(database: Path) -> Iterator[None]:
+    """The SQLite file's migration lock, and Alembic's version table created in a write transaction; on leaving,
+    the transaction rolls back, then the lock is released."""
+    with (
+        Path(f"{database}.migrate-lock").open("ab") as lock,
+        closing(sqlite3.connect(database, isolation_level=None)) as holder,
+    ):
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        holder.execute("PRAGMA journal_mode=WAL")  # as the processes' connections set it: they read past the write
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        yield
+
+
+def flock_waiters() -> set[int]:
+    """The processes waiting for a `flock`: /proc/locks lists each after its holder, `5: -> FLOCK  ADVISORY  WRITE
+    1522 fe:00:10012564 0 EOF`."""
+    waiters = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        match line.split():
+            case [_, "->", "FLOCK", _, _, pid, *_]:
+                waiters.add(int(pid))
+    return waiters
+
+
+def in_nanosleep(pid: int) -> bool:
+    """Whether a thread of `pid` sleeps in nanosleep, as SQLite's busy handler does between tries of a locked
+    write (aiosqlite runs it on a thread of its own)."""
+    for wchan in Path(f"/proc/{pid}/task").glob("*/wchan"):
+        with suppress(FileNotFoundError, ProcessLookupError):
+            if "nanosleep" in wchan.read_text():
+                return True
+    return False
