@@ -35,14 +35,15 @@ def upgrade_when_reachable(
 ) -> None:
     """`upgrade`, retried while the database does not accept connections yet, for up to `wait_seconds`: a
     migration step started with its database (an init container beside a new PostgreSQL) waits for it instead
-    of failing, which kubelet would answer with restarts and skaffold's status check with a failed deploy."""
+    of failing, which kubelet would answer with restarts and skaffold's status check with a failed deploy.
+    A SQLite file is never waited for: its errors (OperationalError too) are the migration's own."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
             upgrade(script_location, url)
             return
         except UNREACHABLE as error:
-            if time.monotonic() >= deadline:
+            if is_sqlite(url) or time.monotonic() >= deadline:
                 raise
             on_retry(error)
             time.sleep(1)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from eventkit.consumer import ConsumerOptions
+from eventkit.database import is_sqlite
 from eventkit.host.registry import InstalledService, UnknownService, find
 from eventkit.host.settings import (
     DATABASE_URL_VARIABLE,
@@ -140,9 +141,8 @@ def migrate(
     try:
         upgrade_when_reachable(installed.migrations(), target, wait_seconds, waiting)
     except UNREACHABLE as error:
-        typer.echo(
-            f"error: {installed.name}: {redacted(target)} unreachable for {wait_seconds:.0f}s: {error}", err=True
-        )
+        failure = "failed" if is_sqlite(target) else f"unreachable for {wait_seconds:.0f}s"
+        typer.echo(f"error: {installed.name}: {redacted(target)} {failure}: {error}", err=True)
         raise typer.Exit(1) from error
     typer.echo(f"{installed.name}: database at {redacted(target)} is at the newest revision")
 
