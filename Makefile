@@ -15,7 +15,7 @@ SYNCED := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_NATIVE_TLS := true
 
-.PHONY: help venv run test test-skaffold lint docs chart-docs fmt clean e2e-kind
+.PHONY: help venv run test test-skaffold lint docs chart-docs release fmt clean e2e-kind
 
 help:
 	@echo "make run    start the local stack (Kafka broker, topics, services) in the foreground"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint   ruff, mypy, the event schema compatibility check, the chart's topology copy and the docs site"
 	@echo "make docs   the documentation site (docs/, MkDocs) into site/; a broken link or anchor fails it"
 	@echo "make chart-docs  each chart's README.md from its values.yaml (helm-docs, built from its Go module)"
+	@echo "make release REGISTRY=host[:port]/path KEY=cosign.key  images, SBOMs, charts: pushed and signed (root)"
 	@echo "make fmt    format and autofix"
 	@echo "make e2e-kind  docs/deploy/kind.md end to end: kind, skaffold run, orders confirmed, a trace in Jaeger (root)"
 
@@ -72,6 +73,12 @@ fmt: venv
 # docs/deploy/kind.md as a developer runs it (k8s/e2e-kind.sh); CI runs it after `make test` (.ci/run).
 e2e-kind:
 	VENV_BIN=$(BIN) k8s/e2e-kind.sh
+
+# docs/releasing.md: the images and charts of the version in pyproject.toml, with SBOMs and cosign signatures, pushed
+# to $(REGISTRY); the key's password comes from COSIGN_PASSWORD. Needs the local engine (`orderflow k8s up`).
+release: venv
+	@test -n "$(REGISTRY)" -a -n "$(KEY)" || { echo "usage: make release REGISTRY=host[:port]/path KEY=cosign.key"; exit 2; }
+	$(BIN)/orderflow k8s release --registry "$(REGISTRY)" --key "$(KEY)"
 
 clean:
 	rm -rf $(VENV) .orderflow .pytest_cache .mypy_cache .ruff_cache site

@@ -242,3 +242,36 @@ def skaffold(
     argv = local_skaffold.argv(ctx.args)
     console.print(f"$ {shlex.join(argv)}", markup=False, highlight=False)
     os.execve(argv[0], argv, env)  # skaffold owns the terminal from here: Ctrl-C reaches it, its exit code is ours
+
+
+@app.command()
+def release(
+    registry: Annotated[str, typer.Option(help="The OCI registry and path: host[:port][/path]")],
+    key: Annotated[
+        Path, typer.Option(help="cosign's private key (`cosign generate-key-pair`); its password in COSIGN_PASSWORD")
+    ],
+    output: Annotated[Path, typer.Option(help="Where the SBOMs, packaged charts and release.json go")] = Path("dist"),
+    plain_http: Annotated[bool, typer.Option(help="The registry speaks HTTP, not HTTPS (a local one)")] = False,
+    state_dir: StateDir = None,
+) -> None:
+    """Build the five images at the release's version, push them with an SBOM each (attested) and both charts to
+    the registry, and sign every image and chart with the cosign key."""
+    from devstack.release import ReleaseError, Target
+    from devstack.release import release as run_release
+
+    password = os.environ.get("COSIGN_PASSWORD")
+    if password is None:
+        err.print("error: set COSIGN_PASSWORD to the password of the key (empty if it has none)")
+        raise typer.Exit(2)
+    if not key.is_file():
+        err.print(f"error: no cosign key at {key} (make one with `cosign generate-key-pair`)", markup=False)
+        raise typer.Exit(2)
+    found = require_cluster(state_dir)
+    try:
+        released = run_release(
+            found.engine, Target(registry, plain_http), key.resolve(), password, output.resolve(), console.print
+        )
+    except (*FAILURES, ReleaseError) as error:
+        raise _fail(error) from error
+    console.print(f"released {released.version}: {len(released.images)} images, {len(released.charts)} charts")
+    console.print(f"(written to {output / 'release.json'})", markup=False)

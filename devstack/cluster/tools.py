@@ -261,7 +261,7 @@ HELM_DOCS = GoTool(
     {"helm-docs": "github.com/norwoodj/helm-docs/cmd/helm-docs"},
     {"main.version": HELM_DOCS_VERSION.removeprefix("v")},
 )
-RELEASE_TOOLS: tuple[GoTool, ...] = (HELM_DOCS, REGISTRY, COSIGN, SYFT)
+RELEASE_TOOLS: tuple[GoTool, ...] = (REGISTRY, COSIGN, SYFT)
 
 # The bare API server of the chart tests; what the kind node image is made of (devstack.cluster.nodeimage); what
 # `orderflow k8s up` needs on the machine itself besides.

@@ -33,6 +33,7 @@ from devstack.cluster.tools import (
     JAEGER,
     OTELCOL,
     PROMETHEUS,
+    RELEASE_TOOLS,
     SKAFFOLD,
 )
 
@@ -42,7 +43,7 @@ TESTS = Path(__file__).resolve().parents[1]
 # right after the suite.
 NEEDS: dict[str, tuple[GoTool, ...]] = {
     "apiserver": (*CONTROL_PLANE_TOOLS, PROMETHEUS, HELM_DOCS),
-    "cluster": (*CONTROL_PLANE_TOOLS, PROMETHEUS, *CLUSTER_TOOLS, COMPOSE, OTELCOL, JAEGER, SKAFFOLD),
+    "cluster": (*CONTROL_PLANE_TOOLS, PROMETHEUS, *CLUSTER_TOOLS, COMPOSE, OTELCOL, JAEGER, *RELEASE_TOOLS, SKAFFOLD),
 }
 _PROCESS = pytest.StashKey[subprocess.Popen[bytes]]()
 

@@ -31,6 +31,9 @@ def test_missing_tools_come_once_in_the_order_the_tiers_need_them(monkeypatch: p
         "compose",
         "otelcol",
         "jaeger",
+        "registry",
+        "cosign",
+        "syft",
         "skaffold",
     ]
 
