@@ -13,7 +13,7 @@ from operators.scaler.compare import METRICS, Ours, Summary, compare
 from operators.scaler.simulate import GroupView, Trace, World, run
 from orderflow.cli import app
 
-# Ours against tuned KEDA, medians over 30 seeded phases (README's table): "<" ours lower
+# Ours against tuned KEDA, medians over 30 seeded phases (docs/scaler.md's table): "<" ours lower
 # (better), ">" higher, "=" equal. Where KEDA is better it says so here too: a change to the policy or the
 # model shows up as a changed line.
 AGAINST_TUNED_KEDA = {
@@ -44,7 +44,7 @@ AGAINST_TUNED_KEDA = {
 }
 
 
-# As many phases as the CLI's default, so the relations are those of README's table.
+# As many phases as the CLI's default, so the relations are those of docs/scaler.md's table.
 RUNS = 30
 
 
@@ -63,7 +63,7 @@ def _relation(ours: float | None, theirs: float | None) -> str:
 
 
 @pytest.mark.parametrize("trace", sorted(AGAINST_TUNED_KEDA))
-def test_every_metric_against_tuned_keda_is_what_the_readme_reports(summaries: list[Summary], trace: str) -> None:
+def test_every_metric_against_tuned_keda_is_what_the_docs_report(summaries: list[Summary], trace: str) -> None:
     ours, keda = _by(summaries, trace, "ours"), _by(summaries, trace, "keda-tuned")
     measured = {m: _relation(ours.median[m], keda.median[m]) for m in METRICS}
     assert measured == AGAINST_TUNED_KEDA[trace]
