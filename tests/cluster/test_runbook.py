@@ -48,11 +48,11 @@ def anchor(heading: str) -> str:
 
 def test_every_alert_links_a_section_of_the_runbook() -> None:
     sections = {section for section, _ in runbook()}
-    assert {"Lag is growing", "The DLQ is filling", "An order is stuck", "Errors"} <= sections
+    assert {"Lag is growing", "The DLQ is filling", "An order is stuck", "Errors", "A service is down"} <= sections
     rules = (REPO / "charts" / "orderflow" / "rules" / "orderflow-alerts.yaml").read_text()
     rules += (REPO / "charts" / "orderflow" / "templates" / "_observability.tpl").read_text()
     linked = set(re.findall(r'runbook_url: .*"%?s?operations/#([\w-]+)"', rules))
-    assert len(linked) == 4
+    assert len(linked) == 5
     assert linked <= {anchor(section) for section in sections}
 
 
@@ -94,5 +94,7 @@ def test_every_runbook_command_works_on_the_cluster(cluster: Cluster, platform: 
         if section == "The DLQ is filling":
             assert "MalformedEvent" in done.stdout, done.stdout
             assert "replayed" in done.stdout, done.stdout
+        if section == "A service is down":
+            assert "Running" in done.stdout, "the service's pods and their status"
         if section == "An order is stuck":
             assert '"http request"' in done.stdout, "kubectl logs show the request line naming the order"

@@ -121,7 +121,7 @@ groups:
         labels: {severity: critical, namespace: {{ $.Release.Namespace | quote }}, service: {{ $service | quote }}}
         annotations:
           summary: {{ printf "No %s pod is up: nothing serves its API or consumes its inputs" $name | quote }}
-          runbook_url: {{ printf "%soperations/#lag-is-growing" $.Values.observability.runbookBaseUrl | quote }}
+          runbook_url: {{ printf "%soperations/#a-service-is-down" $.Values.observability.runbookBaseUrl | quote }}
           description: "No pod of the service is up: its API answers nothing and its consumers read nothing. See the Deployment's events and its pods' status and logs."
       {{- end }}
 {{- end -}}
