@@ -55,7 +55,6 @@ class Target:
 @dataclass(frozen=True)
 class PushedImage:
     reference: str  # repository@sha256:…
-    tag: str
     sbom: str  # the CycloneDX file, relative to the output folder
     packages: int  # components in the SBOM
 
@@ -63,7 +62,6 @@ class PushedImage:
 @dataclass(frozen=True)
 class PushedChart:
     reference: str  # oci repository@sha256:…
-    version: str
 
 
 @dataclass(frozen=True)
@@ -122,8 +120,8 @@ class Tools:
         return _run([str(HELM.binary("helm")), *args, *flags], self.env, step)
 
 
-def _digest_of_push(engine: Engine, repository: str, tagged: str) -> str:
-    inspected = engine.docker("image", "inspect", "--format", "{{json .RepoDigests}}", tagged).stdout
+def _digest_of_push(engine: Engine, repository: str, tag: str) -> str:
+    inspected = engine.docker("image", "inspect", "--format", "{{json .RepoDigests}}", f"{repository}:{tag}").stdout
     for reference in json.loads(inspected or b"[]") or []:
         if reference.startswith(f"{repository}@sha256:"):
             return str(reference)
@@ -137,12 +135,12 @@ def push_images(engine: Engine, tools: Tools, tag: str, output: Path, log: Log) 
         remote = tools.target.image(spec.repository)
         engine.docker("tag", spec.ref(tag), f"{remote}:{tag}")
         engine.docker("push", f"{remote}:{tag}", log=output / "logs" / f"push-{spec.repository}.log")
-        reference = _digest_of_push(engine, remote, f"{remote}:{tag}")
+        reference = _digest_of_push(engine, remote, tag)
         sbom = output / "sbom" / f"{spec.repository}.cdx.json"
         packages = tools.sbom(reference, sbom)
         tools.sign(reference)
         log(f"pushed {reference} ({packages} packages in its SBOM), signed")
-        pushed.append(PushedImage(reference, tag, str(sbom.relative_to(output)), packages))
+        pushed.append(PushedImage(reference, str(sbom.relative_to(output)), packages))
     return pushed
 
 
@@ -177,7 +175,7 @@ def push_charts(tools: Tools, version: str, output: Path, log: Log) -> list[Push
         reference = f"{tools.target.charts}/{name}@{digest.group(1)}"
         tools.sign(reference)
         log(f"pushed {reference} ({archive.name}), signed")
-        pushed.append(PushedChart(reference, version))
+        pushed.append(PushedChart(reference))
     return pushed
 
 

@@ -26,11 +26,16 @@ def consumer_variable(option: str) -> str:
     return CONSUMER_PREFIX + option.upper()
 
 
+def consumer_variables(option: str) -> tuple[str, str]:
+    """The option's variable and, second, its deprecated nested name."""
+    return consumer_variable(option), DEPRECATED_CONSUMER_PREFIX + option.upper()
+
+
 def deprecated_settings(environ: Mapping[str, str]) -> list[str]:
     """A notice for every deprecated variable set in `environ`, naming the one that replaces it."""
     notices = []
     for option in ConsumerOptions.model_fields:
-        old, new = DEPRECATED_CONSUMER_PREFIX + option.upper(), consumer_variable(option)
+        new, old = consumer_variables(option)
         if old in environ:
             ignored = f"; ignored, as {new} is set too" if new in environ else ""
             notices.append(f"{old} is deprecated and read until release 0.2.0: set {new} instead{ignored}")
@@ -38,7 +43,7 @@ def deprecated_settings(environ: Mapping[str, str]) -> list[str]:
 
 
 # The commands that need only the retry levels (topic provisioning, lag) read them as the services do.
-RETRY_LEVELS_VARIABLES = [consumer_variable("retry_levels"), DEPRECATED_CONSUMER_PREFIX + "RETRY_LEVELS"]
+RETRY_LEVELS_VARIABLES = list(consumer_variables("retry_levels"))
 
 
 class ConsumerEnvironment(PydanticBaseSettingsSource):
@@ -50,7 +55,7 @@ class ConsumerEnvironment(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         options = {}
         for option in ConsumerOptions.model_fields:
-            for name in (consumer_variable(option), DEPRECATED_CONSUMER_PREFIX + option.upper()):
+            for name in consumer_variables(option):
                 if name in os.environ:
                     options[option] = os.environ[name]
                     break
