@@ -1,20 +1,14 @@
-"""`orderflow scaler compare`: our ConsumerScaler policy against a model of KEDA's Kafka scaler and the HPA.
+"""`orderflow scaler`: the Kafka lag autoscaler's commands, all added by other distributions.
 
-A quick, deterministic check on simulated traces; `orderflow scaler bench` (added by the dev tools, through the
-`orderflow.scaler.commands` entry points) measures the real binaries on real pods.
+Its commands are the `orderflow.scaler.commands` entry points: the dev tools (orderflow-devstack) add `compare`
+(the simulation against a model of KEDA) and `bench` (the real binaries on real pods), so this package imports
+neither the simulation nor the bench.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
-
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from operators.scaler.compare import LAG_PER_REPLICA, MAX_REPLICAS, METRICS, Summary, as_json, compare
-from operators.scaler.simulate import World, traces
 from orderflow.cli import LazyCommands
 
 
@@ -23,46 +17,3 @@ class ScalerCommands(LazyCommands):
 
 
 app = typer.Typer(cls=ScalerCommands, help="The Kafka lag autoscaler (ConsumerScaler).", no_args_is_help=True)
-console = Console(width=160)
-
-
-def _cell(summary: Summary, metric: str) -> str:
-    median, low, high = summary.median[metric], summary.low[metric], summary.high[metric]
-    if median is None:
-        return "never"
-    spread = f" ({low:,.0f}-{'never' if high is None else f'{high:,.0f}'})" if low is not None else ""
-    return f"{median:,.0f}{spread}"
-
-
-def summary_table(summaries: list[Summary], title: str) -> Table:
-    """Each trace and scaler with each metric's median (min-max over the runs)."""
-    table = Table(title=title)
-    table.add_column("trace")
-    table.add_column("scaler")
-    for metric in METRICS:
-        table.add_column(metric.replace("_", " "), justify="right")
-    for index, summary in enumerate(summaries):
-        last = index + 1 == len(summaries) or summaries[index + 1].trace != summary.trace
-        table.add_row(summary.trace, summary.scaler, *(_cell(summary, m) for m in METRICS), end_section=last)
-    return table
-
-
-@app.command("compare")
-def compare_command(
-    runs: Annotated[int, typer.Option(min=1, help="Runs per trace and scaler, at random phases")] = 30,
-    as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-) -> None:
-    """Replay each trace through ours, KEDA with its defaults and KEDA tuned; medians (min-max) over the runs."""
-    world = World()
-    summaries = compare(world, runs=runs)
-    if as_json_:
-        typer.echo(json.dumps(as_json(summaries, world), indent=2))
-        return
-    console.print(
-        f"{world.partitions} partitions, {world.capacity:.0f} records/s per replica, {world.startup_seconds} s pod "
-        f"start, {world.rebalance_seconds} s rebalance per membership change; all: lag {LAG_PER_REPLICA}/replica, "
-        f"max {MAX_REPLICAS}; {runs} runs at random phases, median (min-max)"
-    )
-    console.print(summary_table(summaries, "ConsumerScaler (ours) vs KEDA's Kafka scaler through the HPA (simulated)"))
-    for trace in traces():
-        console.print(f"  {trace.name}: {trace.description}")

@@ -14,11 +14,11 @@ from rich.console import Console
 from devstack.cluster.cli import FAILURES, StateDir, require_cluster
 from devstack.cluster.platform import InstallError
 from devstack.scalerbench import report
+from devstack.scalerbench.comparecli import summary_table
 from devstack.scalerbench.run import CONTENDERS
 from devstack.scalerbench.run import bench as run_bench
 from devstack.scalerbench.traces import PARTITIONS, traces
 from orderflow.localstate import local_state_dir
-from orderflow.scaler import summary_table
 
 console = Console(width=170)
 

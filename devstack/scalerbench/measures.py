@@ -1,5 +1,5 @@
 """From one run's samples to the metrics `orderflow scaler compare` reports (pure), so the simulation and the
-real bench speak of the same things (operators.scaler.simulate.Result).
+real bench speak of the same things (devstack.scalerbench.simulate.Result).
 
 - time to drain: seconds after the trace's load ends until the group's lag first falls to what is merely in
   flight (one record per partition, plus a second of the inflow that goes on); None: never within the run;
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from devstack.scalerbench.simulate import Result
 from devstack.scalerbench.traces import Trace
-from operators.scaler.simulate import Result
 
 Assignment = tuple[tuple[int, ...], ...]  # each member's partitions, sorted
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from operators.scaler.compare import METRICS, Summary
-from operators.scaler.simulate import Result
+from devstack.scalerbench.compare import METRICS, Summary
+from devstack.scalerbench.simulate import Result
 
 AGAINST = "keda-tuned"
 

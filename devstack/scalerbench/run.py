@@ -24,16 +24,15 @@ from devstack.cluster import keda as keda_install
 from devstack.cluster.cluster import Cluster
 from devstack.cluster.platform import ensure_broker, install_operator, namespace_manifest
 from devstack.images import app_images
-from devstack.scalerbench import feed, measures, workload
+from devstack.scalerbench import feed, keda, measures, workload
+from devstack.scalerbench.compare import LAG_PER_REPLICA, Summary, our_spec, summarize
 from devstack.scalerbench.observe import Observer, Target
+from devstack.scalerbench.simulate import Result
 from devstack.scalerbench.traces import PARTITIONS, Trace
 from eventkit.lag import ResetPolicy
 from eventkit.offsets import OffsetReader
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics
-from operators.scaler import keda
-from operators.scaler.compare import LAG_PER_REPLICA, Summary, our_spec, summarize
-from operators.scaler.simulate import Result
 
 NAMESPACE = "scaler-bench"
 MAX_REPLICAS = PARTITIONS

@@ -1,5 +1,5 @@
 """The objects of one bench run (pure): a consumer Deployment per autoscaler and the autoscaler's own object,
-from the same configurations the simulation uses (operators.scaler.compare.our_spec, keda.defaults/tuned).
+from the same configurations the simulation uses (devstack.scalerbench.compare.our_spec, keda.defaults/tuned).
 
 Every Deployment runs the same image at the same per-pod rate; only what scales it differs.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from devstack.images.app_images import ImageSpec
-from operators.scaler import keda
+from devstack.scalerbench import keda
 from operators.scaler.spec import GROUP, KIND, VERSION, ScalerSpec
 
 CONSUMER = ImageSpec("orderflow.local/scaler-bench-consumer", "devstack/scalerbench/Dockerfile", "devstack/scalerbench")

@@ -1,7 +1,7 @@
 """One evaluation of a scaler (pure): partition lags, group members and memory in, decision and new memory out.
 
-The operator and the `orderflow scaler compare` simulation both call `evaluate`, so the simulation measures
-the policy the operator runs.
+The operator and the `orderflow scaler compare` simulation (devstack/scalerbench/compare.py, development tooling)
+both call `evaluate`, so the simulation measures the policy the operator runs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ConsumerScaler spec as typed values; its defaults are the CRD's (crd.py renders them into the schema)."""
+"""The ConsumerScaler spec as typed values; its defaults are the CRD's (devstack/scalercrd.py renders them)."""
 
 from __future__ import annotations
 

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import install_crds
 from devstack.processes import free_port
+from devstack.scalercrd import consumerscaler_crd
 from operators.scaler import metrics
 from operators.scaler.clients import ClientPool
 from operators.scaler.connection import KafkaConnection
-from operators.scaler.crd import consumerscaler_crd
 from orderflow.cli import app
 from tests.apiserver.operator_harness import (
     SCALERS,

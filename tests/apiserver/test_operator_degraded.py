@@ -11,10 +11,10 @@ import pytest
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import install_crds
 from devstack.kafka.broker import LocalBroker
+from devstack.scalercrd import consumerscaler_crd
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics
 from operators.scaler import metrics
-from operators.scaler.crd import consumerscaler_crd
 from tests.apiserver.operator_harness import (
     SCALERS,
     Cluster,

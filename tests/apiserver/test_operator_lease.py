@@ -10,7 +10,7 @@ import pytest
 
 from devstack.cluster.controlplane import ControlPlane
 from devstack.cluster.crds import install_crds
-from operators.scaler.crd import consumerscaler_crd
+from devstack.scalercrd import consumerscaler_crd
 from operators.scaler.leader import LeaseElector
 from tests.apiserver.operator_harness import (
     Cluster,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from devstack.scalercrd import consumerscaler_crd, render
 from operators.scaler.builders import Condition, conditions, event
 from operators.scaler.connection import KafkaConnection, StrimziError, from_strimzi
-from operators.scaler.crd import consumerscaler_crd, render
 from operators.scaler.spec import InvalidSpec, parse
 
 REPO = Path(__file__).resolve().parents[3]
@@ -19,7 +19,7 @@ CHART_CRD = REPO / "charts" / "orderflow-operator" / "crds" / "consumerscaler.ya
 
 
 def test_the_chart_ships_the_crd_built_from_the_spec_defaults() -> None:
-    assert CHART_CRD.read_text() == render(), "run: python -m operators.scaler.crd > " + str(CHART_CRD)
+    assert CHART_CRD.read_text() == render(), "run: python -m devstack.scalercrd > " + str(CHART_CRD)
 
 
 def test_crd_defaults_equal_the_spec_model_defaults() -> None:

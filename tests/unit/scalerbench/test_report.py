@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from devstack.scalerbench.compare import summarize
 from devstack.scalerbench.report import as_json, goals
-from operators.scaler.compare import summarize
-from operators.scaler.simulate import Result
+from devstack.scalerbench.simulate import Result
 
 
 def _runs(scaler: str, drains: list[int | None], replica_seconds: int, moves: int, peak: int = 1000) -> list[Result]:

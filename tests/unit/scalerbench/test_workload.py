@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from devstack.scalerbench import report, workload
-from operators.scaler import keda
-from operators.scaler.compare import METRICS, Summary, our_spec
+from devstack.scalerbench import keda, report, workload
+from devstack.scalerbench.compare import METRICS, Summary, our_spec
 
 
 def test_a_scaled_object_says_what_the_keda_model_assumes() -> None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pytest
 from typer.testing import CliRunner
 
-from operators.scaler.compare import METRICS, Ours, Summary, compare
-from operators.scaler.simulate import GroupView, Trace, World, run
+from devstack.scalerbench.compare import METRICS, Ours, Summary, compare
+from devstack.scalerbench.simulate import GroupView, Trace, World, run
 from orderflow.cli import app
 
 # Ours against tuned KEDA, medians over 30 seeded phases (docs/scaler.md's table): "<" ours lower

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from operators.scaler import keda
+from devstack.scalerbench import keda
+from devstack.scalerbench.simulate import GroupView, Result, World, run, traces
 from operators.scaler.evaluate import Memory, evaluate
-from operators.scaler.simulate import GroupView, Result, World, run, traces
 from operators.scaler.spec import ScalerSpec
 
 LAG_PER_REPLICA = 100

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from devstack.scalerbench import keda
+from devstack.scalerbench.simulate import GroupView
 from eventkit.lag import PartitionLag
-from operators.scaler import keda
-from operators.scaler.simulate import GroupView
 
 CONFIG = keda.KedaConfig(lag_threshold=100, max_replica_count=40)
 

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from devstack.scalerbench.simulate import GroupView
 from eventkit.lag import PartitionLag
-from operators.scaler.simulate import GroupView
 
 
 @dataclass(frozen=True)
