@@ -1,4 +1,4 @@
-"""The scaling policy (pure): how many replicas a consumer group needs, then how fast to get there.
+"""The scaling policy (pure): how many replicas a consumer group needs. How fast to get there is rules.py.
 
     by lag:  ceil(lag / lagPerReplica), at most one replica per partition that has lag
     by rate: the fewest replicas whose busiest member can take its partitions' inflow + lag / drainSeconds,
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Float noise must not turn an exact 2.0 into 3 replicas.
-_EPSILON = 1e-9
+EPSILON = 1e-9
 # An inflow this much above the previous poll's counts as rising, not as noise.
 _RISING = 1.05
 
@@ -60,6 +60,9 @@ class Observation:
     never_committed: bool = False
     # A count that fell behind an inflow as high as this one (see Shortfall); 0: none known.
     too_few: int = 0
+    # False when the inflow is unknown (the first poll, or the first after Kafka was unreachable): then `inflow`
+    # is 0 for want of a measure, which proves nothing.
+    measured: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,21 +79,6 @@ class Shortfall:
     def holds(self, inflow: float) -> bool:
         """Still evidence at `inflow`: the inflow has not fallen (noise aside) since."""
         return not rising(inflow, self.inflow)
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    at: float
-    replicas: int
-
-
-@dataclass(frozen=True)
-class Decision:
-    desired: int
-    recommended: int  # before stabilization and step limits
-    reason: str  # CamelCase, for conditions and Events
-    message: str
-    history: tuple[Recommendation, ...]
 
 
 def rising(before: float, after: float) -> bool:
@@ -153,7 +141,7 @@ def by_rate(obs: Observation, drain_seconds: float, rate: float) -> int:
     each = needs(obs, drain_seconds, rate)
     best = each[0] if each else 0.0
     target = 1.0 if best <= 1.0 else best * 1.25
-    return next((n for n in range(1, partitions + 1) if _busiest(each, n, partitions) <= target + _EPSILON), partitions)
+    return next((n for n in range(1, partitions + 1) if _busiest(each, n, partitions) <= target + EPSILON), partitions)
 
 
 def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
@@ -184,56 +172,3 @@ def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
     if replicas != max(1, raw_lag, rate_term, floor):
         message += f": {replicas}"
     return replicas, reason, message
-
-
-def seed(current: int, now: float) -> tuple[Recommendation, ...]:
-    """History for a scaler seen for the first time (or by a new leader): as if `current` had just been
-    recommended, so no scale-down happens before a full window of evidence."""
-    return (Recommendation(now, current),)
-
-
-def _hottest(policy: Policy, obs: Observation) -> float:
-    """What the busiest partition alone needs, in replicas; 0 without a learned rate."""
-    if not obs.per_replica_rate or not obs.partitions:
-        return 0.0
-    return needs(obs, policy.drain_seconds, obs.per_replica_rate)[0]
-
-
-def decide(policy: Policy, obs: Observation, history: tuple[Recommendation, ...], now: float) -> Decision:
-    """Recommend, then stabilize like the HPA: scale up only to what every recommendation in the up window
-    allows, down only to the highest in the down window, by at most maxStep replicas per decision."""
-    recommended, reason, message = recommend(policy, obs)
-    keep = max(policy.scale_up.stabilization_seconds, policy.scale_down.stabilization_seconds)
-    earlier = [r for r in history if now - r.at < keep]
-    # A window of 0 s means this recommendation alone, as in the HPA.
-    up_floor = min([recommended, *(r.replicas for r in earlier if now - r.at < policy.scale_up.stabilization_seconds)])
-    down_ceiling = max(
-        [recommended, *(r.replicas for r in earlier if now - r.at < policy.scale_down.stabilization_seconds)]
-    )
-    history = (*earlier, Recommendation(now, recommended))
-    current = obs.current
-    target = min(max(current, up_floor), down_ceiling)
-    if target != recommended:
-        reason = "ScaleUpWindow" if target < recommended else "ScaleDownWindow"
-        message += f"; held at {target} by the stabilization window"
-    if target > current + policy.scale_up.max_step:
-        target, reason = current + policy.scale_up.max_step, "MaxStepUp"
-        message += f"; limited to +{policy.scale_up.max_step}"
-    elif target < current and obs.previous_inflow is not None and rising(obs.previous_inflow, obs.inflow):
-        # Lag lags the inflow: removing replicas now would be undone at the next poll, after a rebalance.
-        target, reason = current, "InflowRising"
-        message += f"; inflow rising ({obs.previous_inflow:.1f} -> {obs.inflow:.1f}/s), not scaling down"
-    elif target < current and (hottest := _hottest(policy, obs)) > 1 + _EPSILON:
-        # A partition one replica cannot keep up with (a hot key) lags whatever the count; which of its
-        # neighbours lag with it depends on the assignment, so the lag term steps down and up with every
-        # rebalance, and every rebalance pauses the hot partition too. Hold until it is within one replica.
-        target, reason = current, "HotPartition"
-        message += f"; a partition alone needs {hottest:.1f} replicas, not scaling down"
-    if target < current - policy.scale_down.max_step:
-        target, reason = current - policy.scale_down.max_step, "MaxStepDown"
-        message += f"; limited to -{policy.scale_down.max_step}"
-    # Bounds win over windows and steps: a lowered maxReplicas applies at once.
-    bounded = clamp(target, policy, obs.partitions)
-    if bounded != target:
-        reason, message = "OutOfBounds", message + f"; bounds move it to {bounded}"
-    return Decision(bounded, recommended, reason, message, history)

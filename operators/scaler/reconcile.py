@@ -171,7 +171,7 @@ async def _degraded(p: _Poll, spec: ScalerSpec, state: ScalerState, now: float, 
     delay = _backoff(state, spec.poll_interval_seconds, p.deps.config.max_backoff_seconds)
     state.next_poll_at = now + delay
     # The rate between the last good poll and the next one would average over the outage.
-    state.memory = replace(state.memory, snapshot=None)
+    state.memory = replace(state.memory, rate=state.memory.rate.forget_snapshot())
     metrics.kafka_error(p.namespace, p.name)
     message = f"{error}; keeping {current} replicas, next attempt in {delay:.0f}s"
     await p.warn_on_change("Degraded", "True", "KafkaUnavailable", message)

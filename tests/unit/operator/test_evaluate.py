@@ -29,8 +29,7 @@ def lags(log_end: int, position: int, partitions: int = 4) -> list[PartitionLag]
 def test_first_poll_has_no_rates_and_seeds_the_window_with_the_current_count() -> None:
     result, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0, members=TWO)
     assert (result.produce_rate, result.consume_rate, result.per_replica_rate) == (0.0, 0.0, None)
-    assert memory.history is not None
-    assert memory.history[0].replicas == 2
+    assert memory.history.recommendations[0].replicas == 2
 
 
 def test_members_with_a_backlog_teach_the_per_replica_rate() -> None:
@@ -42,7 +41,7 @@ def test_members_with_a_backlog_teach_the_per_replica_rate() -> None:
 
 def test_no_rate_is_learnt_across_a_rebalance() -> None:
     _, memory = evaluate(POLICY, 1, lags(10_000, 0), 1, Memory(), now=0.0, members=TWO[:1])  # scales 1 -> 2
-    assert memory.replicas == 2
+    assert memory.history.replicas == 2
     result, memory = evaluate(POLICY, 1, lags(12_000, 500), 2, memory, now=10.0, members=TWO)
     assert result.per_replica_rate is None
     result, _ = evaluate(POLICY, 1, lags(14_000, 1_500), 2, memory, now=40.0, members=TWO)
@@ -55,9 +54,10 @@ def test_members_teach_the_rate_as_soon_as_the_assignment_holds_still() -> None:
     _, memory = evaluate(POLICY, 1, lags(10_000, 0), 2, Memory(), now=0.0, members=TWO)
     # Scaled 2 -> 1 at t=0 (say): the lone member holds everything from t=10 on.
     one = [frozenset().union(*TWO)]
-    _, memory = evaluate(POLICY, 1, lags(11_000, 200), 1, replace(memory, changed_at=0.0), now=10.0, members=one)
+    scaled = replace(memory, history=replace(memory.history, changed_at=0.0))
+    _, memory = evaluate(POLICY, 1, lags(11_000, 200), 1, scaled, now=10.0, members=one)
     result, memory = evaluate(POLICY, 1, lags(12_000, 600), 1, memory, now=20.0, members=one)
-    assert memory.changed_at > 20.0 - POLICY.warmup_seconds
+    assert memory.history.changed_at > 20.0 - POLICY.warmup_seconds
     assert result.per_replica_rate == 40.0
 
 
@@ -101,7 +101,7 @@ def test_the_first_look_holds_within_the_bounds() -> None:
     policy = Policy(100, 0, 0, 4, 60, Behavior(0, 4), Behavior(300, 4))
     first, memory = evaluate(policy, 1, lags(1000, 1000), 6, Memory(), now=0.0)
     assert (first.decision.desired, first.decision.reason) == (4, "MeasuringInflow")
-    assert memory.history is None
+    assert memory.history.recommendations == ()
 
 
 SHORTFALL = Policy(100, 0, 1, 12, 60, Behavior(0, 12), Behavior(0, 12), warmup_seconds=30)
@@ -121,25 +121,25 @@ def test_a_scale_down_the_lag_undoes_is_not_repeated_while_the_inflow_holds() ->
     assert keeping_up.decision.desired == 1  # no rate learnt and no lag: one
     behind, memory = evaluate(SHORTFALL, 1, totals(2400, 1800), 1, memory, now=20.0)
     assert behind.decision.desired == 6
-    assert memory.too_few is not None
-    assert memory.too_few.replicas == 1
+    assert memory.history.too_few is not None
+    assert memory.history.too_few.replicas == 1
     again, memory = evaluate(SHORTFALL, 1, totals(3600, 3600), 6, memory, now=30.0)
     assert (again.decision.desired, again.decision.reason) == (2, "FellBehindBefore")
     # The inflow halves: the evidence is for more traffic than there is now, and one replica may do again.
     calmer, memory = evaluate(SHORTFALL, 1, totals(4200, 4200), 2, memory, now=40.0)
     assert calmer.decision.desired == 1
-    assert memory.too_few is None
+    assert memory.history.too_few is None
 
 
 def test_a_scale_up_for_more_inflow_undoes_nothing() -> None:
     _, memory = evaluate(SHORTFALL, 1, totals(0, 0), 6, Memory(), now=0.0)
     _, memory = evaluate(SHORTFALL, 1, totals(1200, 1200), 6, memory, now=10.0)
-    assert memory.scaled_down is not None
-    assert memory.scaled_down.replicas == 1
+    assert memory.history.scaled_down is not None
+    assert memory.history.scaled_down.replicas == 1
     # Twice the records: the lag says nothing about what one replica does with the old inflow.
     rising, memory = evaluate(SHORTFALL, 1, totals(3600, 3000), 1, memory, now=20.0)
     assert rising.decision.desired > 1
-    assert (memory.scaled_down, memory.too_few) == (None, None)
+    assert (memory.history.scaled_down, memory.history.too_few) == (None, None)
 
 
 def test_an_unmeasured_poll_keeps_the_shortfall() -> None:
@@ -148,11 +148,11 @@ def test_an_unmeasured_poll_keeps_the_shortfall() -> None:
     _, memory = evaluate(SHORTFALL, 1, totals(0, 0), 6, Memory(), now=0.0)
     _, memory = evaluate(SHORTFALL, 1, totals(1200, 1200), 6, memory, now=10.0)
     _, memory = evaluate(SHORTFALL, 1, totals(2400, 1800), 1, memory, now=20.0)
-    assert memory.too_few is not None
-    outage = replace(memory, snapshot=None)
+    assert memory.history.too_few is not None
+    outage = replace(memory, rate=memory.rate.forget_snapshot())
     back, memory = evaluate(SHORTFALL, 1, totals(9600, 3600), 6, outage, now=80.0)
     assert back.produce_rate == 0.0
-    assert memory.too_few is not None
-    assert memory.too_few.replicas == 1
+    assert memory.history.too_few is not None
+    assert memory.history.too_few.replicas == 1
     drained, memory = evaluate(SHORTFALL, 1, totals(10800, 10800), 6, memory, now=90.0)
     assert (drained.decision.desired, drained.decision.reason) == (2, "FellBehindBefore")

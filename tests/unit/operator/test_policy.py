@@ -12,15 +12,13 @@ from operators.scaler.policy import (
     Behavior,
     Observation,
     Policy,
-    Recommendation,
     by_rate,
-    decide,
     efficient,
     more_than,
     recommend,
-    seed,
     upper_bound,
 )
+from operators.scaler.rules import Recommendation, decide
 
 
 @st.composite
@@ -113,7 +111,7 @@ def test_idle_group_scales_to_min_only_after_the_scale_down_window(policy: Polic
     assume(upper_bound(policy, partitions) > policy.min_replicas)
     current = data.draw(st.integers(policy.min_replicas + 1, upper_bound(policy, partitions)))
     window = policy.scale_down.stabilization_seconds
-    history = seed(current, 0.0)
+    history: tuple[Recommendation, ...] = (Recommendation(0.0, current),)  # as a first look seeds it
     replicas = current
     t = 0.0
     while t < window:
