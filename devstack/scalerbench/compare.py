@@ -1,5 +1,8 @@
 """Our policy against KEDA's Kafka scaler driving an HPA (`keda.py`), over the same simulated traces.
 
+KEDA runs three ways: with its defaults, tuned as a Kafka user tunes it, and at its best: tuned plus the Kafka
+trigger's options a user would set for each trace (`keda.best`).
+
 Every scaler runs on each trace at `runs` phases: the seconds at which its loops fire relative to the trace are
 drawn at random (seeded), since a single phase can flatter either side. Each metric is reported as the median
 over the runs with its minimum and maximum.
@@ -14,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from devstack.scalerbench import keda
-from devstack.scalerbench.simulate import GroupView, Result, World, run, traces
+from devstack.scalerbench.simulate import GroupView, Result, Trace, World, run, traces
 from operators.scaler.evaluate import Memory, evaluate
 from operators.scaler.spec import ScalerSpec
 
@@ -55,19 +58,28 @@ class Ours:
         return result.decision.desired
 
 
-Contender = Callable[[random.Random], Ours | keda.KedaHpa]
+Contender = Callable[[random.Random, Trace], Ours | keda.KedaHpa]
 
 
 def contenders() -> dict[str, Contender]:
+    """Each scaler's factory: a fresh instance for one run of a trace, at the phases `rng` draws."""
     return {
-        "ours": lambda rng: Ours(phase=rng.randrange(60)),
-        "keda": lambda rng: keda.KedaHpa(
+        "ours": lambda rng, trace: Ours(phase=rng.randrange(60)),
+        "keda": lambda rng, trace: keda.KedaHpa(
             keda.defaults(LAG_PER_REPLICA, MAX_REPLICAS), rng.randrange(60), rng.randrange(60)
         ),
-        "keda-tuned": lambda rng: keda.KedaHpa(
+        "keda-tuned": lambda rng, trace: keda.KedaHpa(
             keda.tuned(LAG_PER_REPLICA, MAX_REPLICAS), rng.randrange(60), rng.randrange(60)
         ),
+        "keda-best": lambda rng, trace: keda.KedaHpa(
+            keda.best(trace.name, LAG_PER_REPLICA, MAX_REPLICAS), rng.randrange(60), rng.randrange(60)
+        ),
     }
+
+
+def best_options() -> dict[str, dict[str, str]]:
+    """The Kafka trigger options keda-best sets on each simulated trace, as a ScaledObject spells them."""
+    return {t.name: keda.options(keda.best(t.name, LAG_PER_REPLICA, MAX_REPLICAS)) for t in traces()}
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,7 @@ def compare(world: World | None = None, runs: int = 30, seed: int = 20261201) ->
     for trace in traces():
         for name, make in contenders().items():
             rng = random.Random(f"{seed}-{trace.name}-{name}")
-            summaries.append(summarize(trace.name, name, [run(trace, make(rng), world) for _ in range(runs)]))
+            summaries.append(summarize(trace.name, name, [run(trace, make(rng, trace), world) for _ in range(runs)]))
     return summaries
 
 
@@ -114,5 +126,6 @@ def as_json(summaries: Sequence[Summary], world: World) -> dict[str, Any]:
     return {
         "world": asdict(world),
         "traces": {t.name: t.description for t in traces()},
+        "keda_best_options": best_options(),
         "results": [asdict(s) for s in summaries],
     }

@@ -14,7 +14,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack.scalerbench.compare import LAG_PER_REPLICA, MAX_REPLICAS, METRICS, Summary, as_json, compare
+from devstack.scalerbench.compare import (
+    LAG_PER_REPLICA,
+    MAX_REPLICAS,
+    METRICS,
+    Summary,
+    as_json,
+    best_options,
+    compare,
+)
 from devstack.scalerbench.simulate import World, traces
 
 console = Console(width=160)
@@ -41,11 +49,22 @@ def summary_table(summaries: list[Summary], title: str) -> Table:
     return table
 
 
+def options_table(options: dict[str, dict[str, str]]) -> Table:
+    """The Kafka trigger options keda-best adds to keda-tuned on each trace."""
+    table = Table(title="keda-best: keda-tuned plus these options of KEDA v2.21.0's Kafka trigger")
+    table.add_column("trace")
+    table.add_column("trigger metadata")
+    for trace, set_ in options.items():
+        table.add_row(trace, ", ".join(f'{key}: "{value}"' for key, value in set_.items()) or "none")
+    return table
+
+
 def compare_command(
     runs: Annotated[int, typer.Option(min=1, help="Runs per trace and scaler, at random phases")] = 30,
     as_json_: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Replay each trace through ours, KEDA with its defaults and KEDA tuned; medians (min-max) over the runs."""
+    """Replay each trace through ours, KEDA with its defaults, KEDA tuned and KEDA at its best (tuned plus the
+    Kafka trigger's options for that trace); medians (min-max) over the runs."""
     world = World()
     summaries = compare(world, runs=runs)
     if as_json_:
@@ -59,3 +78,4 @@ def compare_command(
     console.print(summary_table(summaries, "ConsumerScaler (ours) vs KEDA's Kafka scaler through the HPA (simulated)"))
     for trace in traces():
         console.print(f"  {trace.name}: {trace.description}")
+    console.print(options_table(best_options()))

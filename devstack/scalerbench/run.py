@@ -1,10 +1,11 @@
-"""`orderflow scaler bench`: each trace fed at once to three groups of the same consumer pods, scaled by ours (a
-ConsumerScaler), by KEDA with its defaults and by KEDA tuned (ScaledObjects, the real HPA), on the local cluster.
+"""`orderflow scaler bench`: each trace fed at once to four groups of the same consumer pods, scaled by ours (a
+ConsumerScaler), by KEDA with its defaults, by KEDA tuned and by KEDA at its best (tuned plus the Kafka trigger's
+options for the trace, `keda.best`) (ScaledObjects, the real HPA), on the local cluster.
 
 Per trace run: fresh topics and groups, the Deployments at their initial replicas and joined, then a random
 phase (0-30 s) so no contender's poll loop is in step with the trace, then the trace for its length while the
 observer samples every second. Repeated `--runs` times; medians and spread per metric, as in
-`orderflow scaler compare`, plus how ours fares against tuned KEDA on the issue's goals.
+`orderflow scaler compare`, plus how ours fares against tuned and best KEDA on the issue's goals.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -38,7 +39,7 @@ NAMESPACE = "scaler-bench"
 MAX_REPLICAS = PARTITIONS
 PHASE_SECONDS = 30.0
 LEAD_SECONDS = 3.0  # of inflow before the autoscalers exist
-CONTENDERS = ("ours", "keda", "keda-tuned")
+CONTENDERS = ("ours", "keda", "keda-tuned", "keda-best")
 
 Log = Callable[[str], None]
 
@@ -64,6 +65,21 @@ def prepare(cluster: Cluster, log: Log) -> str:
     return broker.bootstrap_servers
 
 
+def keda_config(name: str, trace: Trace) -> keda.KedaConfig:
+    """The ScaledObject's configuration of KEDA contender `name` on `trace`."""
+    if name == "keda":
+        config = keda.defaults(LAG_PER_REPLICA, MAX_REPLICAS)
+    elif name == "keda-tuned":
+        config = keda.tuned(LAG_PER_REPLICA, MAX_REPLICAS)
+    elif name == "keda-best":
+        config = keda.best(trace.name, LAG_PER_REPLICA, MAX_REPLICAS)
+    else:
+        raise ValueError(f"no KEDA contender {name}")
+    # Like ours, each is told where the consumers start without a commit (their auto.offset.reset).
+    reset: ResetPolicy = "latest" if trace.reset == "latest" else "earliest"
+    return replace(config, offset_reset_policy=reset)
+
+
 def contender_object(name: str, trace: Trace, setup: Setup, group: str, topic: str) -> dict[str, Any]:
     reset = trace.reset
     if name == "ours":
@@ -76,9 +92,7 @@ def contender_object(name: str, trace: Trace, setup: Setup, group: str, topic: s
             offsetResetPolicy=reset,
         )
         return workload.consumer_scaler(spec, name, NAMESPACE)
-    config = (keda.defaults if name == "keda" else keda.tuned)(LAG_PER_REPLICA, MAX_REPLICAS)
-    # Like ours, each is told where the consumers start without a commit (their auto.offset.reset).
-    config = keda.KedaConfig(**{**asdict(config), "offset_reset_policy": reset, "behavior": config.behavior})
+    config = keda_config(name, trace)
     return workload.scaled_object(config, name, NAMESPACE, bootstrap=setup.bootstrap, group=group, topic=topic)
 
 

@@ -1,5 +1,6 @@
 """The objects of one bench run (pure): a consumer Deployment per autoscaler and the autoscaler's own object,
-from the same configurations the simulation uses (devstack.scalerbench.compare.our_spec, keda.defaults/tuned).
+from the same configurations the simulation uses (devstack.scalerbench.compare.our_spec,
+keda.defaults/tuned/best).
 
 Every Deployment runs the same image at the same per-pod rate; only what scales it differs.
 """
@@ -96,6 +97,8 @@ def scaled_object(
                     "lagThreshold": str(config.lag_threshold),
                     "activationLagThreshold": str(config.activation_lag_threshold),
                     "offsetResetPolicy": config.offset_reset_policy,
+                    # The trigger's boolean options, only those set (KEDA's defaults are false).
+                    **keda.options(config),
                 },
             }
         ],

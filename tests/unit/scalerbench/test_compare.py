@@ -1,16 +1,19 @@
-"""The simulated comparison, reported whole: each metric of each trace against tuned KEDA, wins and losses."""
+"""The simulated comparison, reported whole: each metric of each trace against tuned and best KEDA, wins and
+losses."""
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
 from typer.testing import CliRunner
 
-from devstack.scalerbench.compare import METRICS, Ours, Summary, compare
-from devstack.scalerbench.simulate import GroupView, Trace, World, run
+from devstack.scalerbench import keda
+from devstack.scalerbench.compare import LAG_PER_REPLICA, MAX_REPLICAS, METRICS, Ours, Summary, compare, contenders
+from devstack.scalerbench.simulate import GroupView, Trace, World, run, traces
 from orderflow.cli import app
 
 # Ours against tuned KEDA, medians over 30 seeded phases (docs/scaler.md's table): "<" ours lower
@@ -33,6 +36,34 @@ AGAINST_TUNED_KEDA = {
         "replica_seconds": "<",
         "scale_events": "<",
         "rebalances": "<",
+    },
+    "idle-markers": {
+        "time_to_drain": "=",
+        "peak_lag": "=",
+        "replica_seconds": ">",
+        "scale_events": "=",
+        "rebalances": "=",
+    },
+}
+
+# Ours against KEDA at its best (tuned plus the trigger options for the trace, keda.best), the same way.
+AGAINST_BEST_KEDA = {
+    "burst": {"time_to_drain": "<", "peak_lag": "=", "replica_seconds": "<", "scale_events": "=", "rebalances": "="},
+    "ramp": {"time_to_drain": "=", "peak_lag": ">", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
+    "sine": {"time_to_drain": "=", "peak_lag": "<", "replica_seconds": "<", "scale_events": ">", "rebalances": ">"},
+    "hot-partition": {
+        "time_to_drain": "=",
+        "peak_lag": "<",
+        "replica_seconds": ">",
+        "scale_events": "=",
+        "rebalances": "=",
+    },
+    "new-group": {
+        "time_to_drain": "=",
+        "peak_lag": ">",
+        "replica_seconds": "<",
+        "scale_events": "=",
+        "rebalances": "=",
     },
     "idle-markers": {
         "time_to_drain": "=",
@@ -67,6 +98,25 @@ def test_every_metric_against_tuned_keda_is_what_the_docs_report(summaries: list
     ours, keda = _by(summaries, trace, "ours"), _by(summaries, trace, "keda-tuned")
     measured = {m: _relation(ours.median[m], keda.median[m]) for m in METRICS}
     assert measured == AGAINST_TUNED_KEDA[trace]
+
+
+@pytest.mark.parametrize("trace", sorted(AGAINST_BEST_KEDA))
+def test_every_metric_against_the_best_keda_is_what_the_docs_report(summaries: list[Summary], trace: str) -> None:
+    ours, keda_best = _by(summaries, trace, "ours"), _by(summaries, trace, "keda-best")
+    measured = {m: _relation(ours.median[m], keda_best.median[m]) for m in METRICS}
+    assert measured == AGAINST_BEST_KEDA[trace]
+
+
+def test_keda_best_runs_each_trace_with_that_traces_options() -> None:
+    for trace in traces():
+        scaler = contenders()["keda-best"](random.Random(0), trace)
+        assert isinstance(scaler, keda.KedaHpa)
+        assert scaler.config == keda.best(trace.name, LAG_PER_REPLICA, MAX_REPLICAS)
+
+
+def test_the_limit_to_partitions_with_lag_saves_the_hot_partitions_idle_replicas(summaries: list[Summary]) -> None:
+    best, tuned = _by(summaries, "hot-partition", "keda-best"), _by(summaries, "hot-partition", "keda-tuned")
+    assert (best.median["replica_seconds"] or 0) < 0.7 * (tuned.median["replica_seconds"] or 0)
 
 
 def test_kedas_defaults_keep_a_replica_forever_for_a_transaction_marker(summaries: list[Summary]) -> None:
@@ -105,7 +155,11 @@ def test_compare_command_prints_the_table_and_json() -> None:
     table = runner.invoke(app, ["scaler", "compare", "--runs", "2"])
     assert table.exit_code == 0, table.output
     assert "keda-tuned" in table.output
+    assert "keda-best" in table.output
     assert "hot-partition" in table.output
+    assert 'limitToPartitionsWithLag: "true"' in table.output
     document = json.loads(runner.invoke(app, ["scaler", "compare", "--runs", "2", "--json"]).output)
-    assert {r["scaler"] for r in document["results"]} == {"ours", "keda", "keda-tuned"}
+    assert {r["scaler"] for r in document["results"]} == {"ours", "keda", "keda-tuned", "keda-best"}
     assert set(document["results"][0]["median"]) == set(METRICS)
+    assert document["keda_best_options"]["hot-partition"] == {"limitToPartitionsWithLag": "true"}
+    assert set(document["keda_best_options"]) == set(document["traces"])
