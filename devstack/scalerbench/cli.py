@@ -36,8 +36,9 @@ def bench(
     ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Ours (ConsumerScaler), KEDA with its defaults and KEDA tuned scale the same consumer pods, fed the same
-    traces at once, on the local kind cluster (`orderflow k8s up`); medians (min-max) over the runs."""
+    """Ours (ConsumerScaler), KEDA with its defaults, KEDA tuned and KEDA at its best (per trace) scale the same
+    consumer pods, fed the same traces at once, on the local kind cluster (`orderflow k8s up`); medians (min-max)
+    over the runs."""
     available = traces(quick)
     unknown = sorted(set(only or ()) - {t.name for t in available})
     if unknown:
