@@ -1,5 +1,11 @@
-"""The ConsumerScaler CustomResourceDefinition, built from operators/scaler/spec.py's defaults so the two never
-disagree. Development tooling: the operator itself never generates it, the chart ships the generated file.
+"""The ConsumerScaler CustomResourceDefinition. Development tooling: the operator itself never generates it, the
+chart ships the generated file.
+
+The spec's schema is operators/scaler/spec.py's `ScalerSpec` JSON schema made structural (`structural`): fields,
+types, bounds, enums, defaults, required fields and descriptions are declared once, in the model. Written here,
+because the model cannot say them: the CEL rules (`_CEL_RULES`, the model's cross-field validator in the API
+server's language), two bounds only the API server enforces (`_api_server_only`), the status schema (the operator
+writes status as plain dicts, operators/scaler/builders.py), the printer columns and the top level.
 
 `python -m devstack.scalercrd > charts/orderflow-operator/crds/consumerscaler.yaml` regenerates the chart's
 copy; a unit test fails when it is stale.
@@ -7,107 +13,94 @@ copy; a unit test fails when it is stale.
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
-from operators.scaler.spec import GROUP, KIND, PLURAL, VERSION, Direction, ScalerSpec
+from operators.scaler.spec import GROUP, KIND, PLURAL, VERSION, ScalerSpec
 
 Schema = dict[str, Any]
 
+_DEFS = "#/$defs/"
+# A structural schema's keywords, in the order they are written; pydantic emitting any other is an error here
+# rather than a CRD the API server refuses (or, worse, accepts and means something else by).
+_KEYWORDS = (
+    "type",
+    "description",
+    "default",
+    "enum",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "pattern",
+    "format",
+    "required",
+    "items",
+    "properties",
+)
 
-def _default(name: str) -> Any:
-    value = ScalerSpec.model_fields[name].default
-    return value.model_dump(by_alias=True) if isinstance(value, Direction) else value
+
+def structural(model: type[BaseModel]) -> Schema:
+    """`model`'s JSON schema (by alias) as a Kubernetes structural schema: `$ref`s inlined, `X | None` as X (not
+    required, no null default), no titles, no `additionalProperties: false` (the API server prunes unknown fields
+    instead). Descriptions are fields' `Field(description=...)`, never a class's docstring."""
+    schema = model.model_json_schema(by_alias=True)
+    schema.pop("description", None)
+    return _structural(schema, schema.get("$defs", {}))
 
 
-def _int(name: str, minimum: int, maximum: int | None = None, description: str = "") -> Schema:
-    schema: Schema = {"type": "integer", "minimum": minimum, "default": _default(name), "description": description}
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return schema
+def _structural(schema: Schema, defs: dict[str, Schema]) -> Schema:
+    node = {key: value for key, value in schema.items() if key not in ("$defs", "title", "anyOf")}
+    variants = [variant for variant in schema.get("anyOf", ()) if variant != {"type": "null"}]
+    if len(variants) > 1:
+        raise ValueError(f"no structural schema for a union of {variants}")
+    if variants:
+        node = {**variants[0], **node}
+    if "$ref" in node:
+        # Copied: a model used twice (scaleUp, scaleDown) would otherwise share lists, which YAML writes as anchors.
+        target = copy.deepcopy(defs[node.pop("$ref").removeprefix(_DEFS)])
+        node = {**{key: value for key, value in target.items() if key != "description"}, **node}
+    node.pop("title", None)
+    if node.get("default", ...) is None:
+        del node["default"]
+    if node.get("additionalProperties") is False:
+        del node["additionalProperties"]
+    if "items" in node:
+        node["items"] = _structural(node["items"], defs)
+    if "properties" in node:
+        node["properties"] = {name: _structural(prop, defs) for name, prop in node["properties"].items()}
+    unknown = node.keys() - set(_KEYWORDS)
+    if unknown or "type" not in node:
+        raise ValueError(f"not structural (no type, or {sorted(unknown)}): {node}")
+    return {key: node[key] for key in _KEYWORDS if key in node}
 
 
-def _direction(name: str, description: str) -> Schema:
-    return {
-        "type": "object",
-        "description": description,
-        "default": _default(name),
-        "required": ["stabilizationSeconds", "maxStep"],
-        "properties": {
-            "stabilizationSeconds": {"type": "integer", "minimum": 0, "maximum": 3600},
-            "maxStep": {"type": "integer", "minimum": 1, "description": "most replicas added/removed per decision"},
-        },
-    }
+# The model's `_consistent` validator in CEL, so the API server rejects what `parse` would: one rule per
+# ValueError it raises (tests/unit/operator/test_crd.py pairs them). Pydantic has no CEL to derive them from.
+_CEL_RULES = [
+    {"rule": "has(self.bootstrapServers) != has(self.strimzi)", "message": "set one of bootstrapServers, strimzi"},
+    {"rule": "self.minReplicas <= self.maxReplicas", "message": "minReplicas must not exceed maxReplicas"},
+]
+
+
+def _api_server_only(spec: Schema) -> None:
+    """Bounds the CRD has always had and the model does not: declaring them in spec.py would make `parse` reject
+    specs it accepts today. The API server enforces them, so no spec the operator reads breaks them."""
+    spec["properties"]["bootstrapServers"]["minLength"] = 1
+    spec["properties"]["topics"]["items"]["minLength"] = 1
 
 
 def _spec_schema() -> Schema:
-    return {
-        "type": "object",
-        "required": ["scaleTargetRef", "consumerGroup"],
-        "x-kubernetes-validations": [
-            {
-                "rule": "has(self.bootstrapServers) != has(self.strimzi)",
-                "message": "set one of bootstrapServers, strimzi",
-            },
-            {"rule": "self.minReplicas <= self.maxReplicas", "message": "minReplicas must not exceed maxReplicas"},
-        ],
-        "properties": {
-            "scaleTargetRef": {
-                "type": "object",
-                "description": "any object with a /scale subresource in this namespace",
-                "required": ["name"],
-                "properties": {
-                    "apiVersion": {"type": "string", "default": "apps/v1"},
-                    "kind": {"type": "string", "default": "Deployment"},
-                    "name": {"type": "string", "minLength": 1},
-                },
-            },
-            "bootstrapServers": {"type": "string", "minLength": 1, "description": "host:port[,host:port]"},
-            "strimzi": {
-                "type": "object",
-                "description": "a Strimzi Kafka in this namespace and a KafkaUser whose Secret authenticates",
-                "required": ["cluster"],
-                "properties": {
-                    "cluster": {"type": "string", "minLength": 1},
-                    "listener": {"type": "string", "default": "plain"},
-                    "kafkaUser": {"type": "string"},
-                },
-            },
-            "consumerGroup": {"type": "string", "minLength": 1},
-            "topics": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                "description": "empty: the topics the group has commits in (never all topics)",
-            },
-            "lagPerReplica": _int("lag_per_replica", 1, description="records of lag one replica may carry"),
-            "activationLag": _int("activation_lag", 0, description="a stopped group wakes above this lag"),
-            "minReplicas": _int("min_replicas", 0),
-            "maxReplicas": _int("max_replicas", 1),
-            "pollIntervalSeconds": _int("poll_interval_seconds", 1, 600),
-            "drainSeconds": _int("drain_seconds", 1, description="clear the backlog within this, on top of inflow"),
-            "replicaWarmupSeconds": _int(
-                "replica_warmup_seconds",
-                0,
-                3600,
-                "after a scale, the group's total consumption is no measure of capacity this long (used only when"
-                " Kafka does not describe which member holds what)",
-            ),
-            "transactionMarkerTolerance": _int(
-                "transaction_marker_tolerance", 0, 10, "per-partition lag up to this counts as idle"
-            ),
-            "scaleUp": _direction("scale_up", "window: the lowest recommendation in it wins"),
-            "scaleDown": _direction("scale_down", "window: the highest recommendation in it wins"),
-            "offsetResetPolicy": {
-                "type": "string",
-                "enum": ["earliest", "latest"],
-                "default": _default("offset_reset_policy"),
-                "description": "where a partition without a commit starts (earliest: the log start offset)",
-            },
-            "paused": {"type": "boolean", "default": False},
-        },
-    }
+    spec = structural(ScalerSpec)
+    _api_server_only(spec)
+    properties = spec.pop("properties")
+    return {**spec, "x-kubernetes-validations": copy.deepcopy(_CEL_RULES), "properties": properties}
 
 
 def _status_schema() -> Schema:

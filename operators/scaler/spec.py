@@ -1,4 +1,7 @@
-"""The ConsumerScaler spec as typed values; its defaults are the CRD's (devstack/scalercrd.py renders them)."""
+"""The ConsumerScaler spec as typed values, and the declaration of the CRD's spec schema: devstack/scalercrd.py
+derives its fields, types, bounds, enums, defaults, required fields and descriptions (`Field(description=...)`, what
+`kubectl explain` shows) from this model, and adds only what it says it adds. Class docstrings are for Python
+readers only."""
 
 from __future__ import annotations
 
@@ -36,32 +39,52 @@ class StrimziRef(_Model):
 
 class Direction(_Model):
     stabilization_seconds: int = Field(ge=0, le=3600)
-    max_step: int = Field(ge=1)
+    max_step: int = Field(ge=1, description="most replicas added/removed per decision")
 
 
 class ScalerSpec(_Model):
-    scale_target_ref: ScaleTargetRef
-    bootstrap_servers: str | None = None
-    strimzi: StrimziRef | None = None
+    scale_target_ref: ScaleTargetRef = Field(description="any object with a /scale subresource in this namespace")
+    bootstrap_servers: str | None = Field(None, description="host:port[,host:port]")
+    strimzi: StrimziRef | None = Field(
+        None, description="a Strimzi Kafka in this namespace and a KafkaUser whose Secret authenticates"
+    )
     consumer_group: str = Field(min_length=1)
     # Empty: the topics the group has commits in; a group without commits then has none (never "all").
-    topics: list[str] = []
-    lag_per_replica: int = Field(100, ge=1)
-    activation_lag: int = Field(0, ge=0)
+    # A default_factory keeps the default out of the CRD: the API server does not write `topics: []` into objects.
+    topics: list[str] = Field(
+        default_factory=list, description="empty: the topics the group has commits in (never all topics)"
+    )
+    lag_per_replica: int = Field(100, ge=1, description="records of lag one replica may carry")
+    activation_lag: int = Field(0, ge=0, description="a stopped group wakes above this lag")
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(10, ge=1)
     poll_interval_seconds: int = Field(10, ge=1, le=600)
     # The rate term aims to clear the backlog within this many seconds on top of the inflow.
-    drain_seconds: int = Field(60, ge=1)
+    drain_seconds: int = Field(60, ge=1, description="clear the backlog within this, on top of inflow")
     # Seconds after a scale before consumption counts towards the per-replica rate: pods start and join.
-    replica_warmup_seconds: int = Field(30, ge=0, le=3600)
-    transaction_marker_tolerance: int = Field(1, ge=0, le=10)
+    replica_warmup_seconds: int = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="after a scale, the group's total consumption is no measure of capacity this long (used only"
+        " when Kafka does not describe which member holds what)",
+    )
+    transaction_marker_tolerance: int = Field(1, ge=0, le=10, description="per-partition lag up to this counts as idle")
     # Each step is a rebalance of the whole group: few large steps beat many small ones.
-    scale_up: Direction = Direction(stabilization_seconds=0, max_step=100)
-    scale_down: Direction = Direction(stabilization_seconds=60, max_step=100)
-    offset_reset_policy: Literal["earliest", "latest"] = "latest"
+    scale_up: Direction = Field(
+        Direction(stabilization_seconds=0, max_step=100), description="window: the lowest recommendation in it wins"
+    )
+    scale_down: Direction = Field(
+        Direction(stabilization_seconds=60, max_step=100),
+        description="window: the highest recommendation in it wins",
+    )
+    offset_reset_policy: Literal["earliest", "latest"] = Field(
+        "latest", description="where a partition without a commit starts (earliest: the log start offset)"
+    )
     paused: bool = False
 
+    # Restated in CEL for the API server: devstack/scalercrd.py's _CEL_RULES, one rule per ValueError here (a unit
+    # test pairs them).
     @model_validator(mode="after")
     def _consistent(self) -> ScalerSpec:
         if (self.bootstrap_servers is None) == (self.strimzi is None):
