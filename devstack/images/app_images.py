@@ -66,15 +66,22 @@ def buildx_argv(spec: ImageSpec, tag: str, python_image: str, repo: Path = REPO)
 
 
 def build_all(
-    engine: Engine, tag: str, *, log: Log = print, logs: Path, images: tuple[ImageSpec, ...] = IMAGES
+    engine: Engine,
+    tag: str,
+    *,
+    log: Log = print,
+    logs: Path,
+    images: tuple[ImageSpec, ...] = IMAGES,
+    repo: Path = REPO,
 ) -> list[str]:
-    """Build every image (sequentially: each build uses every core); their references."""
+    """Build every image (sequentially: each build uses every core); their references. `repo`: the source tree
+    to build from (another revision's, for an upgrade test)."""
     python_image = ensure_base_images(engine, log)
     refs = []
     for spec in images:
         started = time.monotonic()
         before = engine.image_id(spec.ref(tag))
-        engine.docker(*buildx_argv(spec, tag, python_image), log=logs / f"build-{spec.repository}.log")
+        engine.docker(*buildx_argv(spec, tag, python_image, repo), log=logs / f"build-{spec.repository}.log")
         after = engine.image_id(spec.ref(tag))
         change = "unchanged" if before == after else "new"
         log(f"built {spec.ref(tag)} in {time.monotonic() - started:.1f}s ({change}, {(after or '')[:19]})")
