@@ -186,6 +186,9 @@ def stop(layout: Layout, log: Log = print) -> bool:
         if ids:
             engine.docker("rm", "-f", "-v", *ids, check=False)
     stopped = runner.stop()
+    # No container is left to use a network: kind and compose make theirs again. A network store last written by
+    # an engine killed mid-change makes dockerd 20.10 panic at its next start (libnetwork's reservePools).
+    (layout.store / "docker" / "network" / "files" / "local-kv.db").unlink(missing_ok=True)
     try:
         saved = json.loads((layout.state / SETTINGS).read_text())
     except (OSError, ValueError):
