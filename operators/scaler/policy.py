@@ -1,11 +1,12 @@
-"""The scaling policy (pure): how many replicas a consumer group needs. How fast to get there is rules.py.
+"""The scaling policy (pure): how many replicas a consumer group's load asks for. The rules are rules.py.
 
     by lag:  ceil(lag / lagPerReplica), at most one replica per partition that has lag
     by rate: the fewest replicas whose busiest member can take its partitions' inflow + lag / drainSeconds,
              at perReplicaRate each (learned from the group's commits, see capacity.py)
     desired = fewest replicas with as few partitions per member as max(by lag, by rate) gives,
-              clamped to minReplicas .. min(maxReplicas, partitions);
-              more than a count that fell behind this inflow before (a scale-down undone at the same inflow)
+              clamped to minReplicas .. min(maxReplicas, partitions)
+
+The rules of rules.py then adjust it: an idle group's, a count that fell behind before, the windows and steps.
 
 The rate term is what KEDA lacks: a group whose inflow exceeds what its replicas consume gets more of them
 before the lag piles up. Sizing by the busiest member handles what KEDA cannot: a hot partition (#3997), which
@@ -145,30 +146,28 @@ def by_rate(obs: Observation, drain_seconds: float, rate: float) -> int:
 
 
 def recommend(policy: Policy, obs: Observation) -> tuple[int, str, str]:
-    """The replicas this observation alone asks for, with a reason and a message."""
-    if not active(policy, obs):
-        replicas = clamp(0, policy, obs.partitions)
-        return replicas, "Inactive", f"lag {obs.lag} <= activationLag {policy.activation_lag} and no inflow"
+    """The replicas this observation's load asks for, with a reason and a message (activation aside)."""
     lagging = sum(1 for lag, _ in obs.partition_load if lag > 0) if obs.partition_load else obs.partitions
     raw_lag = -(-obs.lag // policy.lag_per_replica)
     # More replicas than partitions with lag drain no faster (a hot partition has one consumer at a time).
     lag_term = min(raw_lag, max(lagging, 1))
     rate_term = by_rate(obs, policy.drain_seconds, obs.per_replica_rate) if obs.per_replica_rate else 0
     wanted = max(1, lag_term, rate_term)
-    floor = more_than(obs.too_few, obs.partitions)
-    replicas = max(policy.min_replicas, efficient(clamp(max(wanted, floor), policy, obs.partitions), obs.partitions))
+    replicas = sized(wanted, policy, obs.partitions)
     reason = "Inflow" if rate_term > lag_term else "Lag"
     message = f"lag {obs.lag} -> {raw_lag}, inflow {obs.inflow:.1f}/s -> {rate_term}"
-    if floor > wanted and replicas == floor:
-        reason = "FellBehindBefore"
-        message += f", {obs.too_few} replicas fell behind this inflow before"
-    elif max(1, raw_lag, rate_term) > upper_bound(policy, obs.partitions) <= wanted:
+    if max(1, raw_lag, rate_term) > upper_bound(policy, obs.partitions) <= wanted:
         reason = "CappedAtPartitions" if obs.partitions <= policy.max_replicas else "CappedAtMax"
     elif lag_term < raw_lag and wanted == lag_term:
         reason = "LaggingPartitions"
         message += f", only {lagging} partitions have lag"
     elif replicas < wanted:
         reason = "EvenPartitions"
-    if replicas != max(1, raw_lag, rate_term, floor):
+    if replicas != max(1, raw_lag, rate_term):
         message += f": {replicas}"
     return replicas, reason, message
+
+
+def sized(replicas: int, policy: Policy, partitions: int) -> int:
+    """`replicas` within the bounds, as the fewest that give each member as few partitions."""
+    return max(policy.min_replicas, efficient(clamp(replicas, policy, partitions), partitions))

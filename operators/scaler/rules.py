@@ -1,25 +1,40 @@
-"""One decision (pure): the replicas the group needs (policy.recommend), then how fast to get there.
+"""One decision (pure): the replicas the group's load asks for (policy.recommend), then named rules.
 
-How fast is an ordered list of named rules (RULES). Each sees the target so far and either holds it elsewhere
-(a `Hold`: the count and a note for the message) or says nothing; the last rule that held names the decision's
-`reason`, which is the scaler's status reason and Event reason. Adding a rule is one function and one line in
-RULES. Before them, the first look of a scaler (or of a new leader) may end the decision: nothing is known yet.
+The rules are two ordered lists of one kind. Each rule sees the target so far and either holds it elsewhere (a
+`Hold`: the count and a note for the message) or says nothing; the last rule that held names the decision's
+`reason`, which is the scaler's status reason and Event reason. SIZING rules shape the recommendation, which the
+windows remember; PACING rules decide how fast to get there. Adding a rule is one function and one line in
+either list. Before them, the first look of a scaler (or of a new leader) may end the decision: nothing is known
+yet (reason MeasuringInflow).
 
-    ScaleUpWindow    up only to what every recommendation in the up window allows (the HPA's behavior)
-    ScaleDownWindow  down only to the highest recommendation in the down window
-    MaxStepUp        at most scaleUp.maxStep replicas more per decision
-    InflowRising     no scale-down while the inflow rises: the lag has not caught up with it yet
-    HotPartition     no scale-down while one partition alone needs more than a replica
-    MaxStepDown      at most scaleDown.maxStep replicas fewer per decision
-    OutOfBounds      minReplicas .. min(maxReplicas, partitions) win over windows and steps
+    FellBehindBefore  more than a count whose scale-down the lag undid at an inflow as high as this one
+    Inactive          minReplicas (or 0) for a group with no lag above activationLag and no inflow
+    ScaleUpWindow     up only to what every recommendation in the up window allows (the HPA's behavior)
+    ScaleDownWindow   down only to the highest recommendation in the down window
+    MaxStepUp         at most scaleUp.maxStep replicas more per decision
+    InflowRising      no scale-down while the inflow rises: the lag has not caught up with it yet
+    HotPartition      no scale-down while one partition alone needs more than a replica
+    MaxStepDown       at most scaleDown.maxStep replicas fewer per decision
+    OutOfBounds       minReplicas .. min(maxReplicas, partitions) win over windows and steps
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from operators.scaler.policy import EPSILON, Observation, Policy, active, clamp, needs, recommend, rising
+from operators.scaler.policy import (
+    EPSILON,
+    Observation,
+    Policy,
+    active,
+    clamp,
+    more_than,
+    needs,
+    recommend,
+    rising,
+    sized,
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,24 @@ class Step:
     def recent(self, seconds: float) -> list[int]:
         """The recommendations of the last `seconds` (a window of 0 s: none), this one included."""
         return [self.target, *(r.replicas for r in self.earlier if self.now - r.at < seconds)]
+
+
+def fell_behind_before(step: Step) -> Hold | None:
+    # A group that keeps up shows no lag, so lag alone would try the same scale-down every window.
+    obs = step.obs
+    if not obs.too_few:
+        return None
+    floor = sized(more_than(obs.too_few, obs.partitions), step.policy, obs.partitions)
+    note = f"; {obs.too_few} replicas fell behind this inflow before"
+    return Hold(floor, note) if floor > step.target else None
+
+
+def inactive(step: Step) -> Hold | None:
+    # Held even at the same count: the reason says why a group with a little lag is not woken.
+    if active(step.policy, step.obs):
+        return None
+    note = f"; idle: lag within activationLag {step.policy.activation_lag}, no inflow"
+    return Hold(clamp(0, step.policy, step.obs.partitions), note)
 
 
 def scale_up_window(step: Step) -> Hold | None:
@@ -116,7 +149,12 @@ def out_of_bounds(step: Step) -> Hold | None:
 
 
 Rule = Callable[[Step], Hold | None]
-RULES: tuple[tuple[str, Rule], ...] = (
+Rules = tuple[tuple[str, Rule], ...]
+SIZING: Rules = (
+    ("FellBehindBefore", fell_behind_before),
+    ("Inactive", inactive),
+)
+PACING: Rules = (
     ("ScaleUpWindow", scale_up_window),
     ("ScaleDownWindow", scale_down_window),
     ("MaxStepUp", max_step_up),
@@ -145,12 +183,19 @@ def decide(policy: Policy, obs: Observation, history: tuple[Recommendation, ...]
     if not history and active(policy, obs):
         # As if the current count had just been recommended: no scale-down before a full window of evidence.
         history = (Recommendation(now, obs.current),)
-    recommended, reason, message = recommend(policy, obs)
     keep = max(policy.scale_up.stabilization_seconds, policy.scale_down.stabilization_seconds)
     earlier = tuple(r for r in history if now - r.at < keep)
-    target = recommended
-    for name, rule in RULES:
-        hold = rule(Step(policy, obs, earlier, now, target))
+    asked, reason, message = recommend(policy, obs)
+    step = Step(policy, obs, earlier, now, asked)
+    recommended, reason, message = _apply(SIZING, step, reason, message)
+    desired, reason, message = _apply(PACING, replace(step, target=recommended), reason, message)
+    return Decision(desired, recommended, reason, message, (*earlier, Recommendation(now, recommended)))
+
+
+def _apply(rules: Rules, step: Step, reason: str, message: str) -> tuple[int, str, str]:
+    target = step.target
+    for name, rule in rules:
+        hold = rule(replace(step, target=target))
         if hold is not None:
             target, reason, message = hold.replicas, name, message + hold.note
-    return Decision(target, recommended, reason, message, (*earlier, Recommendation(now, recommended)))
+    return target, reason, message

@@ -12,13 +12,19 @@ from operators.scaler.policy import (
     Behavior,
     Observation,
     Policy,
+    active,
     by_rate,
     efficient,
     more_than,
     recommend,
     upper_bound,
 )
-from operators.scaler.rules import Recommendation, decide
+from operators.scaler.rules import Decision, Recommendation, decide
+
+
+def first(policy: Policy, obs: Observation) -> Decision:
+    """A first decision: the recommendation after the sizing rules, nothing remembered."""
+    return decide(policy, obs, (), now=1000.0)
 
 
 @st.composite
@@ -80,7 +86,7 @@ def test_active_lag_alone_asks_for_exactly_ceil_lag_over_lag_per_replica(policy:
 @given(policies(), observations, st.integers(0, 1_000_000))
 def test_more_lag_never_asks_for_fewer_replicas(policy: Policy, obs: Observation, extra: int) -> None:
     more = Observation(obs.lag + extra, obs.inflow, obs.per_replica_rate, obs.partitions, obs.current)
-    assert recommend(policy, more)[0] >= recommend(policy, obs)[0]
+    assert first(policy, more).recommended >= first(policy, obs).recommended
 
 
 @given(policies())
@@ -97,11 +103,11 @@ def test_inflow_beyond_capacity_scales_before_lag_builds_up(policy: Policy) -> N
 def test_a_stopped_group_wakes_only_above_activation_lag(policy: Policy, lag: int, partitions: int) -> None:
     policy = replace(policy, min_replicas=0)
     obs = Observation(lag, inflow=5.0, per_replica_rate=None, partitions=partitions, current=0)
-    replicas, reason, _ = recommend(policy, obs)
+    decision = first(policy, obs)
     if lag <= policy.activation_lag:
-        assert (replicas, reason) == (0, "Inactive")
+        assert (decision.desired, decision.reason) == (0, "Inactive")
     else:
-        assert replicas >= 1
+        assert decision.recommended >= 1
 
 
 @given(policies(), st.data())
@@ -189,14 +195,14 @@ def test_after_four_on_twelve_partitions_comes_six() -> None:
 def test_a_count_that_fell_behind_this_inflow_is_never_recommended_again(
     policy: Policy, obs: Observation, too_few: int
 ) -> None:
-    replicas, reason, _ = recommend(policy, replace(obs, too_few=too_few))
+    replicas = first(policy, replace(obs, too_few=too_few)).recommended
     # Unless no count within the bounds leaves each member fewer partitions than `too_few` did.
     fewest_each = -(-obs.partitions // upper_bound(policy, obs.partitions))
     helps = too_few == 0 or fewest_each < -(-obs.partitions // too_few)
-    if reason != "Inactive" and helps:
+    if active(policy, obs) and helps:
         assert replicas > too_few
     if not too_few:
-        assert (replicas, reason) == recommend(policy, obs)[:2]
+        assert replicas == first(policy, obs).recommended
 
 
 @given(policies(), st.integers(2, 64), st.integers(1, 80), st.floats(1.01, 50), histories)
@@ -234,9 +240,9 @@ def test_a_group_that_never_committed_wakes_when_records_arrive() -> None:
     policy = Policy(100, 0, 0, 20, 60.0, Behavior(0, 100), Behavior(120, 100))
     # `latest` and no commits: lag 0, however many records arrive; without a consumer it never commits.
     asleep = Observation(0, 50.0, None, 12, 0, never_committed=True)
-    assert recommend(policy, asleep)[0] == 1
-    assert recommend(policy, Observation(0, 0.0, None, 12, 0, never_committed=True))[0] == 0
-    assert recommend(policy, Observation(0, 50.0, None, 12, 0))[0] == 0  # committed before: lag decides
+    assert first(policy, asleep).desired == 1
+    assert first(policy, Observation(0, 0.0, None, 12, 0, never_committed=True)).desired == 0
+    assert first(policy, Observation(0, 50.0, None, 12, 0)).desired == 0  # committed before: lag decides
 
 
 @given(policies(), observations, histories, st.floats(0.0, 1e5, allow_nan=False))
