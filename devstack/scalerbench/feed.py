@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from devstack.scalerbench.traces import PARTITIONS, Schedule, Trace
+from devstack.scalerbench.schedule import Schedule
+from devstack.scalerbench.traces import PARTITIONS, Trace
 
 VALUE = b"x" * 100
 

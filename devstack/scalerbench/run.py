@@ -30,7 +30,6 @@ from devstack.scalerbench.compare import LAG_PER_REPLICA, Summary, our_spec, sum
 from devstack.scalerbench.observe import Observer, Target
 from devstack.scalerbench.simulate import Result
 from devstack.scalerbench.traces import PARTITIONS, Trace
-from eventkit.lag import ResetPolicy
 from eventkit.offsets import OffsetReader
 from eventkit.settings import KafkaSettings
 from eventkit.topics import create_topics
@@ -76,12 +75,10 @@ def keda_config(name: str, trace: Trace) -> keda.KedaConfig:
     else:
         raise ValueError(f"no KEDA contender {name}")
     # Like ours, each is told where the consumers start without a commit (their auto.offset.reset).
-    reset: ResetPolicy = "latest" if trace.reset == "latest" else "earliest"
-    return replace(config, offset_reset_policy=reset)
+    return replace(config, offset_reset_policy=trace.reset)
 
 
 def contender_object(name: str, trace: Trace, setup: Setup, group: str, topic: str) -> dict[str, Any]:
-    reset = trace.reset
     if name == "ours":
         spec = our_spec(
             scaleTargetRef={"name": name},
@@ -89,7 +86,7 @@ def contender_object(name: str, trace: Trace, setup: Setup, group: str, topic: s
             consumerGroup=group,
             topics=[topic],
             maxReplicas=MAX_REPLICAS,
-            offsetResetPolicy=reset,
+            offsetResetPolicy=trace.reset,
         )
         return workload.consumer_scaler(spec, name, NAMESPACE)
     config = keda_config(name, trace)
@@ -105,7 +102,7 @@ async def run_trace(cluster: Cluster, trace: Trace, setup: Setup, rng: random.Ra
     kafka = KafkaSettings(bootstrap_servers=setup.bootstrap)
     await create_topics(kafka, {target.topic: PARTITIONS for target in targets})
     if trace.markers:
-        await feed.write_markers(setup.bootstrap, [target.topic for target in targets])
+        await feed.write_markers(setup.bootstrap, [target.topic for target in targets], trace.markers)
     deployments = [
         workload.consumer_deployment(
             target.scaler,
@@ -120,7 +117,6 @@ async def run_trace(cluster: Cluster, trace: Trace, setup: Setup, rng: random.Ra
         for target in targets
     ]
     cluster.apply(deployments)
-    reset: ResetPolicy = "latest" if trace.new_group else "earliest"
     reader = OffsetReader(kafka.client_options(), request_timeout=5.0)
     await reader.start()
     try:
@@ -139,7 +135,7 @@ async def run_trace(cluster: Cluster, trace: Trace, setup: Setup, rng: random.Ra
             await asyncio.sleep(LEAD_SECONDS)
             cluster.apply([contender_object(t.scaler, trace, setup, t.group, t.topic) for t in targets])
             log(f"{trace.name} ({run_id}): every group at {trace.initial_replicas}; trace starts in {phase:.0f}s")
-            observer = Observer(reader, kube, NAMESPACE, targets, reset)
+            observer = Observer(reader, kube, NAMESPACE, targets, trace.reset)
             tasks = [feeding, observer.run(started, trace.seconds)]
             if trace.broker_down is not None:
                 tasks.append(_restart_broker(cluster, started, *trace.broker_down, log))

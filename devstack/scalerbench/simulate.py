@@ -9,17 +9,23 @@ The world, as close to Kafka as a model gets cheaply:
 - every change of membership (a pod joining when it is ready, a pod leaving) pauses the whole group for
   `rebalance_seconds`: the pause is charged when pods join, not when the scaler decides;
 - a new group starts where its reset policy says: `latest` skips what arrived before its first member;
-- stuck partitions end with a transaction marker: visible lag 1 that nobody can consume.
+- a trace's marker partitions end with a transaction marker: visible lag 1 that nobody can consume.
+
+The traces are the bench's shapes (traces.py), half an hour each, in pods' worth: their records arrive at
+`capacity` records/s a pod, once a second, by the schedule the bench's feed sends them with (schedule.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from eventkit.lag import PartitionLag, PartitionOffsets, ResetPolicy, partition_lag
+from devstack.scalerbench.schedule import Schedule
+from devstack.scalerbench.traces import Trace as Trace  # re-exported: the simulation's callers name it here
+from devstack.scalerbench.traces import Units, burst, hot_partition, idle_markers, new_group, ramp, sine
+from eventkit.lag import PartitionLag, PartitionOffsets, partition_lag
 
 TOPIC = "sim"
 Partition = tuple[str, int]
@@ -28,22 +34,10 @@ Partition = tuple[str, int]
 @dataclass(frozen=True)
 class World:
     partitions: int = 12
-    capacity: float = 100.0  # records/s per replica
+    capacity: float = 100.0  # records/s per replica: a trace's pods' worth
     startup_seconds: int = 20
     rebalance_seconds: int = 3
     initial_replicas: int = 1
-
-
-@dataclass(frozen=True)
-class Trace:
-    name: str
-    description: str
-    seconds: int
-    inflow: Callable[[int], float]  # records/s during second t
-    load_ends: int  # the second from which inflow stays at its final level: "time to drain" counts from here
-    stuck_partitions: int = 0
-    hot_share: float = 0.0  # share of the inflow on partition 0
-    new_group: bool = False  # no commits yet, reset policy latest, starting at zero replicas
 
 
 @dataclass(frozen=True)
@@ -86,39 +80,29 @@ class _Group:
     ends: list[int]
     positions: list[int | None]  # where the group reads next; None before a new group's first member joined
     committed: list[int | None]  # what Kafka shows: None until the group consumed (and committed) a record
-    carry: list[float]
+    schedule: Schedule
 
     @classmethod
     def start(cls, world: World, trace: Trace) -> _Group:
-        # A stuck partition's marker sits at its end from the start.
-        markers = [1 if p < trace.stuck_partitions else 0 for p in range(world.partitions)]
+        # Each marker sits at its partition's end from the start.
+        markers = [1 if p < trace.markers else 0 for p in range(world.partitions)]
         start: list[int | None] = [None if trace.new_group else 0] * world.partitions
-        return cls(world, trace, markers, list(start), list(start), [0.0] * world.partitions)
+        schedule = Schedule(trace, world.capacity, world.partitions, ticks_per_second=1)
+        return cls(world, trace, markers, list(start), list(start), schedule)
 
-    def arrive(self, rate: float) -> None:
-        shares = self._shares()
-        for p, share in enumerate(shares):
-            self.carry[p] += rate * share
-            whole = math.floor(self.carry[p] + 1e-9)
-            self.carry[p] -= whole
-            self.ends[p] += whole
-
-    def _shares(self) -> list[float]:
-        count = self.world.partitions
-        hot = self.trace.hot_share
-        rest = (1.0 - hot) / count
-        return [rest + (hot if p == 0 else 0.0) for p in range(count)]
+    def arrive(self, t: int) -> None:
+        for p, count in enumerate(self.schedule.due(t)):
+            self.ends[p] += count
 
     def readable_end(self, p: int) -> int:
-        return self.ends[p] - (1 if p < self.trace.stuck_partitions else 0)
+        return self.ends[p] - (1 if p < self.trace.markers else 0)
 
     def backlog(self) -> int:
         return sum(max(0, self.readable_end(p) - (pos or 0)) for p, pos in enumerate(self.positions) if pos is not None)
 
     def view(self, replicas: int, members: Sequence[frozenset[Partition]]) -> GroupView:
-        reset: ResetPolicy = "latest" if self.trace.new_group else "earliest"
         lags = [
-            partition_lag(PartitionOffsets(TOPIC, p, 0, self.ends[p], self.committed[p]), reset)
+            partition_lag(PartitionOffsets(TOPIC, p, 0, self.ends[p], self.committed[p]), self.trace.reset)
             for p in range(self.world.partitions)
         ]
         return GroupView(lags, replicas, tuple(members))
@@ -154,7 +138,7 @@ def run(trace: Trace, scaler: Autoscaler, world: World) -> Result:
     paused_until = replica_seconds = events = rebalances = peak = 0
     drained_at: int | None = None
     for t in range(trace.seconds):
-        group.arrive(trace.inflow(t))
+        group.arrive(t)
         # The scaler sees this second's records before they are consumed and committed: a group that keeps
         # up still shows the records in flight, as committed offsets do between commits.
         wanted = scaler.step(t, group.view(len(ready_at), joined))
@@ -182,50 +166,13 @@ def run(trace: Trace, scaler: Autoscaler, world: World) -> Result:
 
 def traces() -> list[Trace]:
     """Half an hour each: a burst, a ramp, a sine, a hot partition, a new group, an idle group with a marker."""
+    seconds = 1800
+    units = Units(World.capacity, "/s", " records")  # the descriptions in records/s at the default pods' rate
     return [
-        Trace(
-            "burst",
-            "50/s, then 30,000 records within 10 s at t=60, back to 50/s",
-            1800,
-            lambda t: 3000.0 if 60 <= t < 70 else 50.0,
-            load_ends=70,
-        ),
-        Trace(
-            "ramp",
-            "0 -> 900/s over 10 min, 5 min at 900/s, then nothing",
-            1800,
-            lambda t: min(900.0, 1.5 * t) if t < 900 else 0.0,
-            load_ends=900,
-        ),
-        Trace(
-            "sine",
-            "50 -> 750 -> 50/s, period 10 min, for 25 min, then nothing",
-            1800,
-            lambda t: 400.0 - 350.0 * math.cos(2 * math.pi * t / 600) if t < 1500 else 0.0,
-            load_ends=1500,
-        ),
-        Trace(
-            "hot-partition",
-            "300/s for 10 min, 70 % of it on partition 0 (one key), then nothing",
-            1800,
-            lambda t: 300.0 if t < 600 else 0.0,
-            load_ends=600,
-            hot_share=0.7,
-        ),
-        Trace(
-            "new-group",
-            "a group that never committed, at 0 replicas, reset latest: 200/s from t=30 for 10 min",
-            1800,
-            lambda t: 200.0 if 30 <= t < 630 else 0.0,
-            load_ends=630,
-            new_group=True,
-        ),
-        Trace(
-            "idle-markers",
-            "no records; one partition ends with a transaction marker",
-            1800,
-            lambda t: 0.0,
-            load_ends=0,
-            stuck_partitions=1,
-        ),
+        burst(at=60, seconds=seconds, units=units),
+        ramp(rise=600, hold=300, seconds=seconds, units=units),
+        sine(period=600, length=1500, seconds=seconds, units=units),
+        hot_partition(length=600, seconds=seconds, units=units),
+        new_group(length=600, seconds=seconds, units=units),
+        idle_markers(markers=1, seconds=seconds),
     ]

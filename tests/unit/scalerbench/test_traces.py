@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devstack.scalerbench.traces import PARTITIONS, Schedule, shares, traces
+from devstack.scalerbench.schedule import Schedule, shares
+from devstack.scalerbench.traces import PARTITIONS, traces
 
 
 @pytest.mark.parametrize("trace", traces(), ids=lambda t: t.name)
