@@ -146,7 +146,7 @@ class Recording(Ours):
 
 def test_our_policy_never_exceeds_the_partitions() -> None:
     scaler = Recording()
-    run(Trace("flood", "", 300, lambda t: 5000.0, load_ends=300), scaler, World(partitions=6))
+    run(Trace("flood", "", 300, lambda t: 50.0, load_ends=300), scaler, World(partitions=6))  # 50 pods' worth
     assert max(scaler.wanted) == 6
 
 
