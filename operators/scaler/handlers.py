@@ -32,8 +32,8 @@ _PREFIX = "scaler.orderflow.io"
 
 @kopf.on.login()
 def login(settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
-    # Without the kubernetes client libraries kopf has no default login; these are the same credentials
-    # the operator's own API client uses.
+    # kopf would fall back to these two logins by itself; declared so that kopf and the operator's own API
+    # client (kube.py) provably log in alike.
     return kube.login(settings)
 
 
