@@ -13,16 +13,19 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from devstack.scalerbench import keda
 from devstack.scalerbench.simulate import GroupView, Result, Trace, World, run, traces
+from operators.scaler.config import OperatorConfig
 from operators.scaler.evaluate import Memory, evaluate
 from operators.scaler.spec import ScalerSpec
 
 LAG_PER_REPLICA = 100
 MAX_REPLICAS = 20
+# The operator's default, not this environment's ORDERFLOW_SCALER_MAX_BACKOFF_SECONDS.
+_MAX_BACKOFF = OperatorConfig.model_fields["max_backoff_seconds"].default
 METRICS = ("time_to_drain", "peak_lag", "replica_seconds", "scale_events", "rebalances")
 
 
@@ -47,10 +50,23 @@ class Ours:
     phase: int = 0
     name: str = "ours"
     memory: Memory = field(default_factory=Memory)
+    next_poll: int | None = None
+    failures: int = 0
 
     def step(self, t: int, view: GroupView) -> int | None:
-        if (t + self.phase) % self.spec.poll_interval_seconds:
+        interval = self.spec.poll_interval_seconds
+        if self.next_poll is None:
+            self.next_poll = -self.phase % interval
+        if t < self.next_poll:
             return None
+        if view.lags is None:
+            # As the operator does when Kafka does not answer (reconcile._degraded): keep the replicas, forget the
+            # snapshot, back off.
+            self.failures += 1
+            self.next_poll = t + int(min(_MAX_BACKOFF, interval * 2**self.failures))
+            self.memory = replace(self.memory, rate=self.memory.rate.forget_snapshot())
+            return None
+        self.failures, self.next_poll = 0, t + interval
         tolerance = self.spec.transaction_marker_tolerance
         result, self.memory = evaluate(
             self.spec.policy(), tolerance, view.lags, view.replicas, self.memory, float(t), view.members

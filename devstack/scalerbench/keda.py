@@ -240,6 +240,10 @@ class KedaHpa:
     def step(self, t: int, view: GroupView) -> int | None:
         config = self.config
         replicas = view.replicas
+        if view.lags is None:
+            # Kafka does not answer: KEDA's scale loop only marks the trigger failed (no `fallback`:
+            # pkg/scaling/executor/scale_scaledobjects.go:81,100) and the HPA, given no metric, keeps the count.
+            return None
         if (t + self.keda_phase) % config.polling_interval == 0:
             metric, lag = total_lag(view.lags, config, self.previous_offsets)
             self.cached_metric = metric

@@ -9,7 +9,9 @@ The world, as close to Kafka as a model gets cheaply:
 - every change of membership (a pod joining when it is ready, a pod leaving) pauses the whole group for
   `rebalance_seconds`: the pause is charged when pods join, not when the scaler decides;
 - a new group starts where its reset policy says: `latest` skips what arrived before its first member;
-- a trace's marker partitions end with a transaction marker: visible lag 1 that nobody can consume.
+- a trace's marker partitions end with a transaction marker: visible lag 1 that nobody can consume;
+- while the broker is down nothing is consumed and no autoscaler can read the group; the producer holds the
+  records due meanwhile and delivers them when it is back, and the group then rejoins (a rebalance).
 
 The traces are the bench's shapes (traces.py), half an hour each, in pods' worth: their records arrive at
 `capacity` records/s a pod, once a second, by the schedule the bench's feed sends them with (schedule.py).
@@ -24,7 +26,16 @@ from typing import Protocol
 
 from devstack.scalerbench.schedule import Schedule
 from devstack.scalerbench.traces import Trace as Trace  # re-exported: the simulation's callers name it here
-from devstack.scalerbench.traces import Units, burst, hot_partition, idle_markers, new_group, ramp, sine
+from devstack.scalerbench.traces import (
+    Units,
+    broker_restart,
+    burst,
+    hot_partition,
+    idle_markers,
+    new_group,
+    ramp,
+    sine,
+)
 from eventkit.lag import PartitionLag, PartitionOffsets, partition_lag
 
 TOPIC = "sim"
@@ -44,7 +55,7 @@ class World:
 class GroupView:
     """What an autoscaler can read from Kafka and Kubernetes at one second."""
 
-    lags: list[PartitionLag]
+    lags: list[PartitionLag] | None  # None: Kafka does not answer (the broker is down)
     replicas: int  # of the Deployment, started or not
     members: tuple[frozenset[Partition], ...]  # what each joined member holds
 
@@ -78,6 +89,7 @@ class _Group:
     world: World
     trace: Trace
     ends: list[int]
+    held: list[int]  # records the producer holds while the broker is down
     positions: list[int | None]  # where the group reads next; None before a new group's first member joined
     committed: list[int | None]  # what Kafka shows: None until the group consumed (and committed) a record
     schedule: Schedule
@@ -88,11 +100,18 @@ class _Group:
         markers = [1 if p < trace.markers else 0 for p in range(world.partitions)]
         start: list[int | None] = [None if trace.new_group else 0] * world.partitions
         schedule = Schedule(trace, world.capacity, world.partitions, ticks_per_second=1)
-        return cls(world, trace, markers, list(start), list(start), schedule)
+        return cls(world, trace, markers, [0] * world.partitions, list(start), list(start), schedule)
+
+    def down(self, t: int) -> bool:
+        outage = self.trace.broker_down
+        return outage is not None and outage[0] <= t < outage[1]
 
     def arrive(self, t: int) -> None:
         for p, count in enumerate(self.schedule.due(t)):
-            self.ends[p] += count
+            self.held[p] += count
+        if not self.down(t):
+            self.ends = [end + held for end, held in zip(self.ends, self.held, strict=True)]
+            self.held = [0] * self.world.partitions
 
     def readable_end(self, p: int) -> int:
         return self.ends[p] - (1 if p < self.trace.markers else 0)
@@ -100,7 +119,9 @@ class _Group:
     def backlog(self) -> int:
         return sum(max(0, self.readable_end(p) - (pos or 0)) for p, pos in enumerate(self.positions) if pos is not None)
 
-    def view(self, replicas: int, members: Sequence[frozenset[Partition]]) -> GroupView:
+    def view(self, t: int, replicas: int, members: Sequence[frozenset[Partition]]) -> GroupView:
+        if self.down(t):
+            return GroupView(None, replicas, ())
         lags = [
             partition_lag(PartitionOffsets(TOPIC, p, 0, self.ends[p], self.committed[p]), self.trace.reset)
             for p in range(self.world.partitions)
@@ -137,23 +158,26 @@ def run(trace: Trace, scaler: Autoscaler, world: World) -> Result:
     joined: list[frozenset[Partition]] = []
     paused_until = replica_seconds = events = rebalances = peak = 0
     drained_at: int | None = None
+    back = trace.broker_down[1] if trace.broker_down else None
     for t in range(trace.seconds):
         group.arrive(t)
         # The scaler sees this second's records before they are consumed and committed: a group that keeps
         # up still shows the records in flight, as committed offsets do between commits.
-        wanted = scaler.step(t, group.view(len(ready_at), joined))
+        wanted = scaler.step(t, group.view(t, len(ready_at), joined))
         if wanted is not None and wanted != len(ready_at):
             events += 1
             # Scale-down removes the youngest pods first, as a ReplicaSet prefers not-yet-ready ones.
             ready_at = sorted(ready_at)[:wanted] + [t + world.startup_seconds] * max(0, wanted - len(ready_at))
         started = sum(1 for at in ready_at if at <= t)
-        if started != len(joined):
+        if group.down(t):
+            pass  # no coordinator: pods that start now join once the broker is back
+        elif started != len(joined) or (t == back and joined):
             rebalances += 1
             paused_until = t + world.rebalance_seconds
             joined = round_robin(started, world.partitions) if started else []
             if joined:
                 group.join()
-        if t >= paused_until:
+        if t >= paused_until and not group.down(t):
             group.consume(joined)
         backlog = group.backlog()
         peak = max(peak, backlog)
@@ -165,7 +189,8 @@ def run(trace: Trace, scaler: Autoscaler, world: World) -> Result:
 
 
 def traces() -> list[Trace]:
-    """Half an hour each: a burst, a ramp, a sine, a hot partition, a new group, an idle group with a marker."""
+    """Half an hour each: a burst, a ramp, a sine, a hot partition, a new group, a broker restart, an idle group
+    with a marker."""
     seconds = 1800
     units = Units(World.capacity, "/s", " records")  # the descriptions in records/s at the default pods' rate
     return [
@@ -174,5 +199,6 @@ def traces() -> list[Trace]:
         sine(period=600, length=1500, seconds=seconds, units=units),
         hot_partition(length=600, seconds=seconds, units=units),
         new_group(length=600, seconds=seconds, units=units),
+        broker_restart(length=900, down=(300, 320), seconds=seconds, units=units),
         idle_markers(markers=1, seconds=seconds),
     ]

@@ -1,6 +1,6 @@
 """The load shapes (pure), each declared once in units of one pod's rate, so the same shape serves the
 simulation (simulate.traces: half an hour each at World.capacity records/s a pod) and the real bench (`traces`
-below: shortened so a run takes an hour, plus a broker restart, at any `--rate`).
+below: shortened so a run takes an hour, at any `--rate`).
 
 Each gives the inflow at every second, which partitions it lands on, and what else happens: a group that never
 committed, transaction markers left at the partitions' ends, the broker going away. A shape takes its timings:
@@ -28,7 +28,7 @@ class Trace:
     hot_share: float = 0.0  # share of the inflow on partition 0 (one hot key)
     new_group: bool = False  # no commits yet, reset policy latest, starting at zero replicas
     markers: int = 0  # partitions (the first ones) whose log ends with a transaction marker from the start
-    broker_down: tuple[int, int] | None = None  # from, to (seconds): the broker is stopped in between (bench only)
+    broker_down: tuple[int, int] | None = None  # from, to (seconds): the broker is stopped in between
 
     @property
     def initial_replicas(self) -> int:

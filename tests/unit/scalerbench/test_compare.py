@@ -37,6 +37,13 @@ AGAINST_TUNED_KEDA = {
         "scale_events": "<",
         "rebalances": "<",
     },
+    "broker-restart": {
+        "time_to_drain": "=",
+        "peak_lag": "=",
+        "replica_seconds": "<",
+        "scale_events": ">",
+        "rebalances": ">",
+    },
     "idle-markers": {
         "time_to_drain": "=",
         "peak_lag": "=",
@@ -64,6 +71,13 @@ AGAINST_BEST_KEDA = {
         "replica_seconds": "<",
         "scale_events": "=",
         "rebalances": "=",
+    },
+    "broker-restart": {
+        "time_to_drain": "=",
+        "peak_lag": "=",
+        "replica_seconds": "<",
+        "scale_events": ">",
+        "rebalances": ">",
     },
     "idle-markers": {
         "time_to_drain": "=",

@@ -15,21 +15,24 @@ from eventkit.lag import PartitionLag
 CONFIG = keda.KedaConfig(lag_threshold=100, max_replica_count=40)
 
 
+def lags(lag_per_partition: list[int], source: str = "committed") -> list[PartitionLag]:
+    return [PartitionLag("t", p, lag, 1000, 1000 - lag, source) for p, lag in enumerate(lag_per_partition)]  # type: ignore[arg-type]
+
+
 def view(lag_per_partition: list[int], replicas: int, source: str = "committed") -> GroupView:
-    lags = [PartitionLag("t", p, lag, 1000, 1000 - lag, source) for p, lag in enumerate(lag_per_partition)]  # type: ignore[arg-type]
-    return GroupView(lags, replicas, ())
+    return GroupView(lags(lag_per_partition, source), replicas, ())
 
 
 def test_the_cap_is_integer_division_so_partitions_plus_one_get_through() -> None:
     # 12 partitions, 1299 lag: 1299 // 100 = 12 is not > 12, so the metric stays 1299 -> 13 replicas.
-    metric, _ = keda.total_lag(view([108] * 11 + [111], 1).lags, CONFIG)
+    metric, _ = keda.total_lag(lags([108] * 11 + [111]), CONFIG)
     assert metric == 1299
     assert keda.KedaHpa(CONFIG)._raw(1, metric) == 13
-    assert keda.total_lag(view([200] * 12, 1).lags, CONFIG)[0] == 1200  # 2400 // 100 > 12: capped
+    assert keda.total_lag(lags([200] * 12), CONFIG)[0] == 1200  # 2400 // 100 > 12: capped
 
 
 def test_a_partition_without_a_commit_counts_one_under_latest_and_its_records_under_earliest() -> None:
-    never = view([0, 0, 500], 1, source="latest").lags
+    never = lags([0, 0, 500], source="latest")
     assert keda.total_lag(never, CONFIG) == (3, 3)
     retained = [PartitionLag("t", 0, 700, 700, 0, "earliest")]
     assert keda.total_lag(retained, keda.KedaConfig(offset_reset_policy="earliest"))[1] == 700
@@ -142,7 +145,7 @@ def test_persistent_lag_leaves_the_metric_after_one_unmoved_call_but_not_the_act
 def test_a_partition_without_a_commit_is_never_excluded() -> None:
     config = keda.KedaConfig(exclude_persistent_lag=True)
     previous: dict[tuple[str, int], int] = {}
-    never = view([0, 0, 0], 0, source="latest").lags
+    never = lags([0, 0, 0], source="latest")
     assert keda.total_lag(never, config, previous) == keda.total_lag(never, config, previous) == (3, 3)
     assert previous == {}  # getLagForPartition returns before the excludePersistentLag block
 
@@ -173,7 +176,7 @@ def test_scale_to_zero_on_invalid_offset_never_wakes_a_new_group_under_latest() 
     new = view([0] * 12, 0, source="latest")
     assert keda.KedaHpa(keda.tuned(100, 12)).step(0, new) == 1  # 12 x lag 1 > activation 1
     quiet = keda.KedaHpa(keda.KedaConfig(activation_lag_threshold=1, scale_to_zero_on_invalid_offset=True))
-    assert keda.total_lag(new.lags, quiet.config) == (0, 0)
+    assert keda.total_lag(lags([0] * 12, source="latest"), quiet.config) == (0, 0)
     assert quiet.step(0, new) is None  # nobody consumes at 0 replicas, so no commit ever comes
 
 
