@@ -65,14 +65,20 @@ def _minutes(seconds: int) -> str:
     return f"{seconds / 60:g} min"
 
 
+# The burst: this many pod-seconds' worth of records within BURST_SECONDS.
+BURST_POD_SECONDS = 300
+BURST_SECONDS = 10
+
+
 def burst(at: int, seconds: int, units: Units = PODS) -> Trace:
     base = units.rate(0.5)
     return Trace(
         "burst",
-        f"{base}, then {units.number(300)}{units.of_records} within 10 s at t={at}, back to {base}",
+        f"{base}, then {units.number(BURST_POD_SECONDS)}{units.of_records} within {BURST_SECONDS} s at t={at}, "
+        f"back to {base}",
         seconds,
-        lambda t: 30.0 if at <= t < at + 10 else 0.5,
-        load_ends=at + 10,
+        lambda t: BURST_POD_SECONDS / BURST_SECONDS if at <= t < at + BURST_SECONDS else 0.5,
+        load_ends=at + BURST_SECONDS,
     )
 
 
