@@ -100,9 +100,12 @@ class BenchStack(LocalStack):
 
     workers: int = 1
     extra_env: dict[str, str] = {}  # noqa: RUF012 (replaced, never mutated)
+    # The module `python -m` runs to serve the orders service (`--hotpath`: devstack.benchplain, no hot path).
+    orders_runner: str = ""
 
     def service(self, name: str, port: int, env: dict[str, str], log_name: str = "") -> ServiceProcess:
-        return _Service(name, port, self.logs / f"{log_name or name}.log", env, workers=self.workers)
+        runner = self.orders_runner if name == "orders" else ""
+        return _Service(name, port, self.logs / f"{log_name or name}.log", env, workers=self.workers, runner=runner)
 
     def service_env(self, url: str) -> dict[str, str]:
         return {**super().service_env(url), **self.extra_env}
@@ -120,9 +123,13 @@ class BenchStack(LocalStack):
 @dataclass
 class _Service(ServiceProcess):
     workers: int = 1
+    runner: str = ""
 
     def argv(self) -> list[str]:
-        return [*super().argv(), "--workers", str(self.workers)]
+        argv = [*super().argv(), "--workers", str(self.workers)]
+        if self.runner:
+            argv[2] = self.runner  # [python, -m, <module>, serve, ...]
+        return argv
 
 
 @dataclass
@@ -219,23 +226,44 @@ class Bench:
         for ratio in TRACE_RATIOS:
             self.advance(f"tracing cost: {ratio:.0%} of orders traced")
             spans = self.stack.root / f"spans-{ratio}.jsonl"
-            self.stack.restart_services(
-                {
-                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                    "OTEL_TRACES_SAMPLER_ARG": str(ratio),
-                    TRACE_FILE_ENV: str(spans),
-                }
+            traced = {
+                "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": str(ratio),
+                TRACE_FILE_ENV: str(spans),
+            }
+            _, costs[f"{ratio:.0%} traced"] = self._restarted_closed_loop(
+                max(self.sizes.warmup // 4, 20), orders, traced
             )
-            self.service_roles()
-            self.load(self.urls["orders"], max(self.sizes.warmup // 4, 20), seed=9)
-            before = self.meter.ticks()
-            summary = self.load(self.urls["orders"], orders, seed=10)
-            usage = self.meter.usage(before, self.meter.ticks())
-            cpu = {**usage.seconds, "load generator": summary["client_cpu_seconds"]}
-            costs[f"{ratio:.0%} traced"] = benchreport.per_order_ms(cpu, summary["accepted"])
         self.stack.restart_services({})
         self.service_roles()
         self.result["tracing"] = costs
+
+    def hotpath(self, runs: int) -> None:
+        """Saturation with the orders app as served and without its hot path, alternated (ABBA) on one stack."""
+        variants = {"hot path": "", "FastAPI only": "devstack.benchplain"}
+        found: list[dict[str, Any]] = []
+        for run in range(runs):
+            for name in list(variants)[:: 1 if run % 2 == 0 else -1]:
+                self.advance(f"saturation, {name} (run {run + 1})")
+                self.stack.orders_runner = variants[name]
+                summary, cpu = self._restarted_closed_loop(self.sizes.warmup, self.sizes.saturation)
+                per_second = summary["end_to_end_per_second"]
+                found.append({"variant": name, "run": run + 1, "final_per_second": per_second, "cpu_ms_per_order": cpu})
+        self.result["hotpath"] = found
+
+    def _restarted_closed_loop(
+        self, warmup: int, orders: int, extra_env: dict[str, str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """The services restarted with `extra_env`, warmed up, then a closed loop of `orders`: the load
+        generator's summary and CPU ms per order of each process."""
+        self.stack.restart_services(extra_env or {})
+        self.service_roles()
+        self.load(self.urls["orders"], warmup, seed=9)
+        before = self.meter.ticks()
+        summary = self.load(self.urls["orders"], orders, seed=10)
+        usage = self.meter.usage(before, self.meter.ticks())
+        cpu = {**usage.seconds, "load generator": summary["client_cpu_seconds"]}
+        return summary, benchreport.per_order_ms(cpu, summary["accepted"])
 
     @contextlib.contextmanager
     def _profiled(self, role: str) -> Iterator[dict[str, Any]]:
@@ -528,6 +556,9 @@ def bench(
     partitions: Annotated[int, typer.Option(min=1, help="Partitions per topic")] = 6,
     profile: Annotated[bool, typer.Option("--profile", help="py-spy the hottest service during saturation")] = False,
     orders_url: Annotated[str | None, typer.Option(help="Bench a running stack (no stages, no ceilings)")] = None,
+    hotpath: Annotated[
+        int, typer.Option(min=0, help="Only saturation: N runs each of the orders app with and without its hot path")
+    ] = 0,
 ) -> None:
     """Measure throughput, open-loop latency and CPU per order, and the ceilings of each stage, in one run."""
     sizes = Sizes.of(quick)
@@ -549,6 +580,8 @@ def bench(
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}")]
     columns.append(TimeElapsedColumn())
     phases = 14 + len(TRACE_RATIOS) if orders_url is None else 5
+    if hotpath:
+        phases = 1 + 2 * hotpath
     failed = False
     try:
         with Progress(*columns, console=console, transient=False) as progress:
@@ -559,6 +592,13 @@ def bench(
 
             urls = _start(stack, postgres, partitions) if orders_url is None else {"orders": orders_url.rstrip("/")}
             run = Bench(stack, sizes, urls, postgres, advance=advance, profile=profile, result=result)
+            if hotpath:
+                run.hotpath(hotpath)
+                progress.update(task, completed=phases, description="done")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps(result, indent=2) + "\n")
+                _print_hotpath(result["hotpath"])
+                return
             run.service_roles()
             run.meter.start()
             saturation = run.saturation()
@@ -588,6 +628,15 @@ def bench(
         console.width = max(console.width, 140)  # a log file should not fold the tables
     console.print(benchreport.render(result))
     console.print(f"Figures written to {target}")
+
+
+def _print_hotpath(runs: list[dict[str, Any]]) -> None:
+    for row in runs:
+        cpu = row["cpu_ms_per_order"]
+        console.print(
+            f"{row['variant']:<13} run {row['run']}: {row['final_per_second']:8.1f} orders/s"
+            f"  CPU ms/order orders {cpu['orders']:.3f}  all {cpu['total']:.3f}"
+        )
 
 
 def _start(stack: BenchStack, postgres: bool, partitions: int) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -15,34 +15,40 @@ from starlette.types import Message
 MAX_BODY_BYTES = 64 * 1024
 
 
+def parse_json(body: bytes) -> Any:
+    # parse_float=Decimal keeps "19.99" exactly as sent; the default float would already have rounded it.
+    return json.loads(body, parse_float=Decimal)
+
+
 class DecimalJSONRequest(Request):
     async def json(self) -> Any:
-        # parse_float=Decimal keeps "19.99" exactly as sent; the default float would already have rounded it.
-        return json.loads(await self.body(), parse_float=Decimal)
+        return parse_json(await self.body())
 
 
 class BoundedJSONRoute(APIRoute):
-    """Answers 413 once a body exceeds `MAX_BODY_BYTES`, whether declared by Content-Length or streamed."""
+    """Answers 413 once a body exceeds `max_body_bytes`, whether declared by Content-Length or streamed."""
+
+    max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
             declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-                return _too_large()
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                return _too_large(self.max_body_bytes)
             body = bytearray()
             async for chunk in request.stream():
                 body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    return _too_large()
+                if len(body) > self.max_body_bytes:
+                    return _too_large(self.max_body_bytes)
             return await handler(DecimalJSONRequest(request.scope, _replay(bytes(body), request)))
 
         return bounded
 
 
-def _too_large() -> Response:
-    return JSONResponse({"detail": f"request body exceeds {MAX_BODY_BYTES} bytes"}, status_code=413)
+def _too_large(cap: int) -> Response:
+    return JSONResponse({"detail": f"request body exceeds {cap} bytes"}, status_code=413)
 
 
 def _replay(body: bytes, request: Request) -> Callable[[], Coroutine[Any, Any, Message]]:

@@ -15,10 +15,14 @@ from uuid import UUID
 
 import httpx
 import pytest
+from fastapi import Depends
+from fastapi.routing import APIRoute
 from prometheus_client import REGISTRY
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventkit.host import app as host
+from services.orders import hotpath
+from services.orders.api import post_order, router
 from services.orders.app import spec
 from services.orders.settings import OrdersSettings
 from tests.integration.orders.test_api import BODY
@@ -162,3 +166,27 @@ async def test_the_hot_path_is_counted_under_the_route_fastapi_would_have_matche
     assert (await hot.get(f"/orders/{order_id}")).status_code == 200
     assert Spy.seen == []
     assert (answered("POST", "/orders", "202"), answered("GET", "/orders/{order_id}", "200")) == (posts + 1, gets + 1)
+
+
+async def _inner(scope: Scope, receive: Receive, send: Send) -> None:
+    """The app the hot path would sit in front of (never called here)."""
+
+
+async def _extended(body: Any, desk: Any, response: Any, idempotency_key: Any = None, coupon: Any = None) -> None:
+    """POST /orders as it might grow: a parameter the hot path does not supply."""
+
+
+def test_a_route_that_declares_what_the_hot_path_does_not_supply_stops_it_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    route = next(route for route in router.routes if isinstance(route, APIRoute) and route.endpoint is post_order)
+    hotpath.HotRoutes(_inner)  # as declared today
+    with monkeypatch.context() as patched:
+        patched.setattr(route, "dependencies", [Depends(lambda: None)])
+        with pytest.raises(TypeError, match="dependencies"):
+            hotpath.HotRoutes(_inner)
+    with monkeypatch.context() as patched:
+        patched.setattr(route, "endpoint", _extended)
+        patched.setattr(hotpath, "post_order", _extended)
+        with pytest.raises(TypeError, match="coupon"):
+            hotpath.HotRoutes(_inner)
