@@ -36,9 +36,9 @@ DRAIN_BOUND = BURST_POD_SECONDS / PARTITIONS
 DRAIN_SLACK = 1.15
 
 
-def _times(ratio: float) -> str:
+def _times(factor: float) -> str:
     """Two decimals, or three where two would round a miss down to 1.00x."""
-    return f"{ratio:.3f}x" if 1.0 < ratio < 1.005 else f"{ratio:.2f}x"
+    return f"{factor:.3f}x" if 1.0 < factor < 1.005 else f"{factor:.2f}x"
 
 
 def goals(summaries: Sequence[Summary]) -> list[tuple[str, bool, str]]:

@@ -169,15 +169,15 @@ def run(trace: Trace, scaler: Autoscaler, world: World) -> Result:
             # Scale-down removes the youngest pods first, as a ReplicaSet prefers not-yet-ready ones.
             ready_at = sorted(ready_at)[:wanted] + [t + world.startup_seconds] * max(0, wanted - len(ready_at))
         started = sum(1 for at in ready_at if at <= t)
-        if group.down(t):
-            pass  # no coordinator: pods that start now join once the broker is back
-        elif started != len(joined) or (t == back and joined):
+        # While the broker is down there is no coordinator: pods that start then join once it is back.
+        reachable = not group.down(t)
+        if reachable and (started != len(joined) or (t == back and joined)):
             rebalances += 1
             paused_until = t + world.rebalance_seconds
             joined = round_robin(started, world.partitions) if started else []
             if joined:
                 group.join()
-        if t >= paused_until and not group.down(t):
+        if reachable and t >= paused_until:
             group.consume(joined)
         backlog = group.backlog()
         peak = max(peak, backlog)
