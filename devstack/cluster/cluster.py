@@ -118,7 +118,11 @@ class Cluster:
         PLAINTEXT Kafka: on the kind network's gateway, the machine's address the nodes' pods reach."""
         network = json.loads(self.engine.docker("network", "inspect", kind.NETWORK).stdout)[0]
         gateway = network["IPAM"]["Config"][0]["Gateway"]
-        return LocalBroker(self.layout.state / "kafka", port=0, host=gateway)
+        return LocalBroker(self.broker_dir, port=0, host=gateway)
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.layout.state / "kafka"
 
 
 def load(state_dir: Path) -> Cluster | None:
@@ -190,7 +194,8 @@ def down(state_dir: Path, log: Log = print) -> bool:
         return False
     cluster = Cluster(layout)
     if Runner.load(layout.state).alive("dockerd"):
-        if cluster.broker().stop():
+        # Stopping needs only the broker's state, not the kind network's address (gone with a killed engine).
+        if LocalBroker(cluster.broker_dir).stop():
             log("stopped the devstack Kafka broker")
         if cluster.nodes():
             kind.delete(layout, cluster.name)

@@ -173,7 +173,32 @@ def start(state_dir: Path, store: Path | None = None, log: Log = print) -> Layou
     began = time.monotonic()
     Runner.load(layout.state).start(daemons(layout), log)
     log(f"container engine ready in {time.monotonic() - began:.1f}s (DOCKER_HOST=unix://{layout.docker_sock})")
+    remove_orphans(layout.engine, log)
     return layout
+
+
+def remove_orphans(engine: Engine, log: Log = print) -> list[str]:
+    """Remove the containers whose networks are gone, which no `docker start` can run again; their names.
+
+    An engine killed without `down` keeps its containers in the shared store, while `stop` drops the network
+    store: kind would otherwise find the nodes of such a cluster and fail to start them."""
+    ids = engine.docker("ps", "-aq").stdout.decode().split()
+    if not ids:
+        return []
+    # A container that ran names its networks by ID, one never started by name only.
+    listed = engine.docker("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}").stdout.decode().split()
+    orphans = []
+    for container in json.loads(engine.docker("inspect", *ids).stdout):
+        attached = container["NetworkSettings"]["Networks"] or {}
+        if any((link.get("NetworkID") or name) not in listed for name, link in attached.items()):
+            orphans.append(container["Name"].lstrip("/"))
+    if orphans:
+        engine.docker("rm", "-f", "-v", *orphans)
+        log(
+            f"removed {len(orphans)} containers whose networks are gone ({', '.join(orphans)}): left by an engine "
+            "stopped without `orderflow k8s down`"
+        )
+    return orphans
 
 
 def stop(layout: Layout, log: Log = print) -> bool:

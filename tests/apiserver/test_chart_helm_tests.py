@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack.processes import free_port
+from devstack.processes import free_port, free_ports
 from tests.apiserver.helm import Helm, of_kind
 from tests.support.kafka import KafkaCluster
 
@@ -32,7 +32,7 @@ SERVICES = ("orders", "inventory", "payments")
 def stack(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """`orderflow up` on free ports against the session broker; yields each service's base URL."""
     tmp = tmp_path_factory.mktemp("helm-test-stack")
-    ports = {service: free_port() for service in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,

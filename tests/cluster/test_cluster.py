@@ -1,6 +1,6 @@
 """The local kind cluster itself: three nodes of the project's image, kind's own commands working on it, a second
-`up` that changes nothing, `status` and `env`, DNS and the API from a pod, the default StorageClass, and
-restricted Pod Security."""
+`up` that changes nothing but removing containers whose network is gone, `status` and `env`, DNS and the API from a
+pod, the default StorageClass, and restricted Pod Security."""
 
 from __future__ import annotations
 
@@ -69,17 +69,34 @@ def test_kinds_own_commands_work_on_the_cluster(cluster: Cluster) -> None:
     assert yaml.safe_load(run("get", "kubeconfig", "--name", cluster.name))["current-context"] == f"kind-{cluster.name}"
 
 
-def test_a_second_up_changes_nothing(cluster: Cluster) -> None:
+def _orphan(cluster: Cluster) -> str:
+    """A stopped container whose network is gone, as an engine killed without `down` leaves its nodes."""
+    engine, name = cluster.engine, f"orphan-{uuid.uuid4().hex[:6]}"
+    image = engine.docker("inspect", "--format", "{{.Config.Image}}", cluster.nodes()[0].name).stdout.decode()
+    engine.docker("network", "create", name)
+    engine.docker("create", "--name", name, "--network", name, "--entrypoint", "/bin/true", image.strip())
+    engine.docker("start", "--attach", name)
+    engine.docker("network", "rm", name)
+    started = engine.docker("start", name, check=False)
+    assert started.returncode != 0, started
+    assert b"not found" in started.stderr, started.stderr
+    return name
+
+
+def test_a_second_up_changes_nothing_but_removing_containers_without_a_network(cluster: Cluster) -> None:
     def ids() -> dict[str, bytes]:
         return {n.name: cluster.engine.docker("inspect", "--format", "{{.Id}}", n.name).stdout for n in cluster.nodes()}
 
     before = ids()
+    orphan = _orphan(cluster)
     began = time.monotonic()
     done = _cli(cluster, "up")
     assert done.returncode == 0, done.stdout + done.stderr
     print(f"a second `orderflow k8s up` took {time.monotonic() - began:.0f}s")
     assert ids() == before, "no node was made again"
     assert "creating kind cluster" not in done.stdout
+    assert f"removed 1 containers whose networks are gone ({orphan})" in done.stdout
+    assert cluster.engine.docker("ps", "-aq", "--filter", f"name=^{orphan}$").stdout.strip() == b""
 
 
 def test_the_engines_docker_build_is_buildx_as_skaffold_needs(cluster: Cluster) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from devstack import compose
 from devstack.cluster.cluster import Cluster
-from devstack.processes import free_port
+from devstack.processes import free_ports
 from tests.cluster.kube import orderflow
 
 pytestmark = [pytest.mark.timeout(1800)]
@@ -39,7 +39,8 @@ def _compose(
 def stack(cluster: Cluster) -> Iterator[dict[str, str]]:
     engine = cluster.engine
     compose.install_plugin(engine)
-    ports = {name: str(free_port()) for name in ("ORDERS_PORT", "INVENTORY_PORT", "PAYMENTS_PORT", "KAFKA_HOST_PORT")}
+    names = ("ORDERS_PORT", "INVENTORY_PORT", "PAYMENTS_PORT", "KAFKA_HOST_PORT")
+    ports = {name: str(port) for name, port in zip(names, free_ports(len(names)), strict=True)}
     env = {
         **engine.env(),
         **compose.ensure_images(engine, cluster.logs),

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.processes import free_port
+from devstack.processes import free_ports
 from tests.support.kafka import KafkaCluster
 
 pytestmark = pytest.mark.kafka
@@ -72,7 +72,7 @@ def _assert_traced(env: dict[str, str], orders_url: str) -> None:
 
 
 def test_up_serves_orders_and_stops_every_child(kafka: KafkaCluster, tmp_path: Path) -> None:
-    ports = [free_port() for _ in range(3)]
+    ports = free_ports(3)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from devstack.children import ServiceProcess
-from devstack.processes import free_port
+from devstack.processes import free_ports
 from eventkit.host.registry import find
 from eventkit.migrate import upgrade
 from eventkit.settings import KafkaSettings
@@ -25,9 +25,9 @@ def service_processes(
     Blocking (Alembic runs its own event loop): call it through `asyncio.to_thread` from a test.
     """
     processes = {}
-    for service in SERVICES:
+    for service, port in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
         url = f"sqlite+aiosqlite:///{directory / service}.db"
         upgrade(find(service).migrations(), url)
         environment = {**kafka_env(settings), "ORDERFLOW_DATABASE_URL": url, **(env or {})}
-        processes[service] = ServiceProcess(service, free_port(), directory / f"{service}.log", environment)
+        processes[service] = ServiceProcess(service, port, directory / f"{service}.log", environment)
     return processes
