@@ -302,6 +302,18 @@ class LocalPostgres:
             except subprocess.TimeoutExpired:
                 continue
 
+    def pause(self) -> None:
+        """Stop the server as a restart does, keeping its data and port: `resume` starts it again."""
+        if self._process is None:
+            raise PostgresError("the server is not running")
+        self._terminate()
+
+    def resume(self) -> None:
+        if self.base_dir is None or self._process is not None:
+            raise PostgresError("only a paused server resumes")
+        self._spawn(find_binaries(), _server_user())
+        self._wait_ready()
+
     def stop(self) -> None:
         """Stop the server and delete its folder; safe to call twice or after a failed start."""
         self._terminate()

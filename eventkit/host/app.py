@@ -25,7 +25,7 @@ from eventkit.database import make_engine, make_sessions
 from eventkit.events import EventData
 from eventkit.host.context import CommitObserver, ServiceContext
 from eventkit.host.health import health_router
-from eventkit.host.http import install_http_contract
+from eventkit.host.http import UNAVAILABLE, DatabaseUnavailable, install_http_contract
 from eventkit.host.settings import ServiceSettings
 from eventkit.messaging import MessagingTables
 from eventkit.observability.instrument import instrument_app, instrument_engine
@@ -107,13 +107,14 @@ def create_app(
     app = FastAPIOffline(title=spec.title, lifespan=lifespan)
     for middleware in spec.middleware:
         app.add_middleware(middleware)
+    app.add_middleware(DatabaseUnavailable)  # outside the services' own middleware, inside the metrics
     app.add_middleware(HttpMetrics, service=name, access_log=settings.access_log)  # inside the tracing middleware
     instrument_app(app)
     install_http_contract(app)
     app.include_router(health_router())
     app.include_router(metrics_router())
     for router in spec.routers:
-        app.include_router(router)
+        app.include_router(router, responses=UNAVAILABLE)
     return app
 
 
