@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -14,8 +15,9 @@ from devstack.postgres import LocalPostgres, PostgresError
 from tests.support.infrastructure import unavailable
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[LocalPostgres]:
+@contextlib.contextmanager
+def local_server() -> Iterator[LocalPostgres]:
+    """A throwaway server, stopped and deleted on exit."""
     server = LocalPostgres()
     try:
         server.start()
@@ -26,3 +28,9 @@ def postgres() -> Iterator[LocalPostgres]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    with local_server() as server:
+        yield server

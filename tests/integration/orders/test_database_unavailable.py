@@ -4,35 +4,26 @@ writes nothing, and serves again once the server is back, every order kept."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from devstack.cache import ToolMissing
-from devstack.postgres import LocalPostgres, PostgresError
+from devstack.postgres import LocalPostgres
 from eventkit.host.http import RETRY_AFTER_SECONDS
 from services.orders.app import create_app
 from services.orders.settings import OrdersSettings
 from tests.integration.orders.test_api import BODY
 from tests.support.databases import migrate
-from tests.support.infrastructure import unavailable
+from tests.support.postgres import local_server
 from tests.support.publisher import NoBroker
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[LocalPostgres]:
+def server() -> Iterator[LocalPostgres]:
     """A server of this test's own: the session's is shared and must not go down."""
-    server = LocalPostgres()
-    try:
-        await asyncio.to_thread(server.start)
-    except (ToolMissing, PostgresError) as error:
-        server.stop()
-        unavailable("a local PostgreSQL server", error)
-    try:
+    with local_server() as server:
         yield server
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 async def test_while_postgresql_restarts_the_api_answers_503_and_keeps_every_order(server: LocalPostgres) -> None:
