@@ -4,7 +4,7 @@
   body, instead of FastAPI's undocumented 400.
 - A 405 lists in `Allow` every method of every route on the path (Starlette names only the first route's).
 - A request that cannot reach the database (restarting, unreachable, out of pooled connections) is a 503 with
-  `Retry-After`, which clients and proxies retry, instead of a bare 500: nothing was written.
+  `Retry-After`, which clients and proxies retry, instead of a bare 500.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ class Unavailable(BaseModel):
 
 # For the routers whose operations use the database: the 503 `DatabaseUnavailable` answers.
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": Unavailable, "description": "The database cannot be reached; nothing was done, retry later"}
+    503: {
+        "model": Unavailable,
+        "description": "The database cannot be reached; retry (a POST with its Idempotency-Key)",
+    }
 }
 
 
@@ -74,7 +77,9 @@ def install_http_contract(app: FastAPI) -> None:
 def unreachable(error: BaseException) -> bool:
     """Whether `error` says the database could not be reached, rather than that the request was wrong."""
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, OSError | exc.TimeoutError):  # refused, reset, no such host; pool exhausted
             return True
         if isinstance(seen, exc.DBAPIError) and seen.connection_invalidated:
@@ -112,6 +117,6 @@ class DatabaseUnavailable:
             if started or not unreachable(error):
                 raise
             log.warning("%s %s: the database cannot be reached: %r", scope["method"], scope["path"], error)
-            detail = f"the database cannot be reached ({type(error).__name__}); nothing was done, retry later"
+            detail = f"the database cannot be reached ({type(error).__name__}); retry (a POST with its Idempotency-Key)"
             answer = JSONResponse({"detail": detail}, 503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
             await answer(scope, receive, send)

@@ -63,3 +63,9 @@ def test_errors_of_reach_are_unreachable(error: BaseException) -> None:
 )
 def test_errors_of_the_request_are_not(error: BaseException) -> None:
     assert not unreachable(error)
+
+
+def test_a_cause_chain_that_loops_ends() -> None:
+    first, second = RuntimeError("a"), RuntimeError("b")
+    first.__cause__, second.__cause__ = second, first
+    assert not unreachable(first)
