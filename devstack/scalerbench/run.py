@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError, GroupLoadInProgressError
 
 from devstack.cluster import keda as keda_install
 from devstack.cluster.cluster import Cluster
@@ -152,7 +153,11 @@ async def _joined(reader: OffsetReader, targets: list[Target], replicas: int, ti
     deadline = time.monotonic() + timeout
     for target in targets:
         while True:
-            state, members = await reader.describe(target.group)
+            try:
+                state, members = await reader.describe(target.group)
+            except (GroupCoordinatorNotAvailableError, GroupLoadInProgressError):
+                # A fresh broker makes __consumer_offsets on the first group lookup: no coordinator until then.
+                state, members = "no coordinator yet", []
             if (replicas == 0 and not members) or (state == "Stable" and len(members) == replicas):
                 break
             if time.monotonic() > deadline:
