@@ -177,14 +177,14 @@ def start(state_dir: Path, store: Path | None = None, log: Log = print) -> Layou
     return layout
 
 
-def remove_orphans(engine: Engine, log: Log = print) -> list[str]:
-    """Remove the containers whose networks are gone, which no `docker start` can run again; their names.
+def remove_orphans(engine: Engine, log: Log = print) -> None:
+    """Remove the containers whose networks are gone, which no `docker start` can run again.
 
     An engine killed without `down` keeps its containers in the shared store, while `stop` drops the network
     store: kind would otherwise find the nodes of such a cluster and fail to start them."""
     ids = engine.docker("ps", "-aq").stdout.decode().split()
     if not ids:
-        return []
+        return
     # A container that ran names its networks by ID, one never started by name only.
     listed = engine.docker("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}").stdout.decode().split()
     orphans = []
@@ -198,7 +198,6 @@ def remove_orphans(engine: Engine, log: Log = print) -> list[str]:
             f"removed {len(orphans)} containers whose networks are gone ({', '.join(orphans)}): left by an engine "
             "stopped without `orderflow k8s down`"
         )
-    return orphans
 
 
 def stop(layout: Layout, log: Log = print) -> bool:
