@@ -241,7 +241,15 @@ def posts_answered(orders_url: str) -> float:
 
 
 def wait_posts(orders_url: str, at_least: float) -> None:
-    wait_for(lambda: posts_answered(orders_url) >= at_least, f"{at_least:.0f} POST /orders answered", interval=0.5)
+    def reached() -> bool:
+        try:
+            return posts_answered(orders_url) >= at_least
+        except httpx.TransportError:
+            # The probe only watches progress (a pod behind the Service may be moving); the load's own retries
+            # and the test's verify judge the platform.
+            return False
+
+    wait_for(reached, f"{at_least:.0f} POST /orders answered", interval=0.5)
 
 
 def broker_pod(installed: Installed) -> str:
