@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.databases",
     "tests.support.prebuild",
+    "tests.support.tracing",
 ]
 
 # Properties are judged on their results, never on how fast a shared machine computed them.

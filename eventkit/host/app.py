@@ -28,7 +28,7 @@ from eventkit.host.health import health_router
 from eventkit.host.http import UNAVAILABLE, DatabaseUnavailable, install_http_contract
 from eventkit.host.settings import ServiceSettings
 from eventkit.messaging import MessagingTables
-from eventkit.observability.instrument import instrument_app, instrument_engine
+from eventkit.observability.instrument import FASTAPI_TELEMETRY, instrument_app, instrument_engine
 from eventkit.observability.metrics import HttpMetrics, metrics_router, start_at_zero
 from eventkit.producer import EventProducer, Publisher
 from eventkit.relay import OutboxRelay
@@ -104,7 +104,7 @@ def create_app(
         await engine.dispose()
 
     # /docs and /redoc serve Swagger UI and ReDoc from the service itself: an air-gapped cluster reaches no CDN.
-    app = FastAPIOffline(title=spec.title, lifespan=lifespan)
+    app = FastAPIOffline(title=spec.title, lifespan=lifespan, telemetry=FASTAPI_TELEMETRY)
     for middleware in spec.middleware:
         app.add_middleware(middleware)
     app.add_middleware(DatabaseUnavailable)  # outside the services' own middleware, inside the metrics

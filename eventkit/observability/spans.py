@@ -8,7 +8,9 @@ dead-letter records keep their headers, so later attempts and replays stay in th
 Attributes follow OpenTelemetry's messaging conventions for Kafka (`messaging.operation.name` and `.type`, the
 destination, partition, offset, key and group, `error.type` on failure, and `server.address`/`server.port`: the
 first bootstrap server, as OpenTelemetry's own aiokafka instrumentation reports it). `orderflow.order.id`, the
-event's subject, lets Jaeger find every span of an order by the id a person knows.
+event's subject, lets Jaeger find every span of an order by the id a person knows. A span the sampler drops gets
+no attributes (they are set once the span is known to record: the standard samplers decide on the trace id and
+the parent alone), but its context still travels, so the whole order is dropped alike.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 from aiokafka.structs import RecordMetadata
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from eventkit.envelope import ConsumedHeaders, Headers, KafkaRecord, header_text
@@ -77,23 +79,22 @@ def start_send(topic: str, record: KafkaRecord, server: dict[str, AttributeValue
     if not enabled():
         return record, None
     parent = _extract(record.headers, otel_context.get_current())
-    key = record.key.decode(errors="replace")
-    span = tracer().start_span(
-        f"send {topic}",
-        context=parent,
-        kind=SpanKind.PRODUCER,
-        attributes={
-            **_KAFKA,
-            **server,
-            "messaging.operation.name": "send",
-            "messaging.operation.type": "send",
-            "messaging.destination.name": topic,
-            "messaging.kafka.message.key": key,
-            "messaging.message.id": header_text(record.headers, "ce_id"),
-            "cloudevents.event_type": header_text(record.headers, "ce_type"),
-            ORDER_ID: key,  # every event's key is its subject, the order id
-        },
-    )
+    span = tracer().start_span(f"send {topic}", context=parent, kind=SpanKind.PRODUCER)
+    if span.is_recording():
+        key = record.key.decode(errors="replace")
+        span.set_attributes(
+            {
+                **_KAFKA,
+                **server,
+                "messaging.operation.name": "send",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+                "messaging.kafka.message.key": key,
+                "messaging.message.id": header_text(record.headers, "ce_id"),
+                "cloudevents.event_type": header_text(record.headers, "ce_type"),
+                ORDER_ID: key,  # every event's key is its subject, the order id
+            }
+        )
     own = _as_headers(trace.set_span_in_context(span))
     replaced = {name for name, _ in own}
     headers = [(name, value) for name, value in record.headers if name not in replaced] + own
@@ -124,26 +125,26 @@ def start_process(
         return None, []
     parent = _extract(list(record.headers), otel_context.Context())
     sent = trace.get_current_span(parent).get_span_context()
-    span = tracer().start_span(
-        f"process {record.topic}",
-        context=parent,
-        kind=SpanKind.CONSUMER,
-        links=[Link(sent)] if sent.is_valid else [],
-        attributes={
-            **_KAFKA,
-            **server,
-            "messaging.operation.name": "process",
-            "messaging.operation.type": "process",
-            "messaging.destination.name": record.topic,
-            "messaging.destination.partition.id": str(record.partition),
-            "messaging.kafka.offset": record.offset,
-            "messaging.kafka.message.key": (record.key or b"").decode(errors="replace"),
-            "messaging.consumer.group.name": group,
-            "messaging.message.id": event.id,
-            "cloudevents.event_type": event.type,
-            ORDER_ID: event.subject,
-        },
-    )
+    span = tracer().start_span(f"process {record.topic}", context=parent, kind=SpanKind.CONSUMER)
+    if span.is_recording():
+        if sent.is_valid:
+            span.add_link(sent)
+        span.set_attributes(
+            {
+                **_KAFKA,
+                **server,
+                "messaging.operation.name": "process",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "messaging.kafka.message.key": (record.key or b"").decode(errors="replace"),
+                "messaging.consumer.group.name": group,
+                "messaging.message.id": event.id,
+                "cloudevents.event_type": event.type,
+                ORDER_ID: event.subject,
+            }
+        )
     return span, _as_headers(trace.set_span_in_context(span))
 
 

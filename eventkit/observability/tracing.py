@@ -27,15 +27,17 @@ class TracingConfigError(ValueError):
 
 
 _installed = False
+_tracer: trace.Tracer | None = None
 
 
 def install(provider: TracerProvider | None) -> None:
     """Make `provider` the process's (`configure_tracing`, or a test's); None forgets it again, after a test
     reset OpenTelemetry's globals."""
-    global _installed
+    global _installed, _tracer
     if provider is not None:
         trace.set_tracer_provider(provider)
     _installed = isinstance(trace.get_tracer_provider(), TracerProvider)
+    _tracer = None
 
 
 def enabled() -> bool:
@@ -45,7 +47,11 @@ def enabled() -> bool:
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    """eventkit's tracer, looked up once per provider: `trace.get_tracer` costs about as much as starting a span."""
+    global _tracer
+    if _tracer is None:
+        _tracer = trace.get_tracer(TRACER_NAME)
+    return _tracer
 
 
 def resource(service: str, version: str) -> Resource:

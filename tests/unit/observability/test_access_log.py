@@ -9,25 +9,18 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from fastapi import FastAPI, Response
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from eventkit.observability.accesslog import order_of
+from eventkit.observability.instrument import FASTAPI_TELEMETRY, instrument_app
 from eventkit.observability.metrics import HttpMetrics
 
 CREATED = uuid4()
 
 
 @pytest.fixture
-def spans() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
 def app(spans: InMemorySpanExporter) -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(telemetry=FASTAPI_TELEMETRY)
 
     @app.post("/orders", status_code=202)
     async def place(response: Response) -> dict[str, str]:
@@ -43,9 +36,7 @@ def app(spans: InMemorySpanExporter) -> FastAPI:
         return {}
 
     app.add_middleware(HttpMetrics, service="orders", access_log=True)  # as create_app does: inside tracing
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, exclude_spans=["receive", "send"])
+    instrument_app(app)
     return app
 
 
